@@ -1,0 +1,20 @@
+"""Puts the client address and a request id where the audit writer can find them."""
+
+import uuid
+
+from .audit import RequestContext, reset_request_context, set_request_context
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = request.headers.get("X-Request-Id", "")[:36] or str(uuid.uuid4())
+        token = set_request_context(RequestContext(ip=request.META.get("REMOTE_ADDR"), request_id=request.request_id))
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_context(token)
+        response["X-Request-Id"] = request.request_id
+        return response

@@ -1,0 +1,42 @@
+"""What each role may do. Scope (where) is handled by accounts.scope; this is only the what."""
+
+from .models import Role
+
+
+class Cap:
+    VIEW_PLACES = "view_places"
+    VIEW_RESIDENTS = "view_residents"
+    EDIT_RESIDENTS = "edit_residents"
+    UNMASK = "unmask"
+    IMPORT = "import"
+    EXPORT = "export"
+    SET_ZONE = "set_zone"
+    SET_MODE = "set_mode"
+    MANAGE_CATEGORIES = "manage_categories"
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT = "view_audit"
+
+
+_STAFF = {
+    Cap.VIEW_PLACES,
+    Cap.VIEW_RESIDENTS,
+    Cap.EDIT_RESIDENTS,
+    Cap.UNMASK,
+    Cap.IMPORT,
+    Cap.EXPORT,
+    Cap.SET_ZONE,
+}
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.DISTRICT_ADMIN: frozenset(_STAFF | {Cap.SET_MODE, Cap.MANAGE_CATEGORIES, Cap.MANAGE_USERS, Cap.VIEW_AUDIT}),
+    Role.SUBDISTRICT_STAFF: frozenset(_STAFF),
+    Role.COMMUNITY_STAFF: frozenset(_STAFF),
+    Role.GRID_WORKER: frozenset({Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.UNMASK}),
+    Role.HOTLINE_OPERATOR: frozenset({Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.UNMASK}),
+    Role.VOLUNTEER_COORDINATOR: frozenset({Cap.VIEW_PLACES}),
+    Role.AUDITOR: frozenset({Cap.VIEW_PLACES, Cap.VIEW_AUDIT}),
+}
+
+
+def role_has(role: str, capability: str) -> bool:
+    return capability in CAPABILITIES.get(role, frozenset())

@@ -1,0 +1,1 @@
+"""Place tree pages."""

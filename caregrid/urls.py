@@ -1,0 +1,10 @@
+"""URL map: pages per app, the JSON API under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("caregrid.accounts.urls")),
+    path("places/", include("caregrid.places.urls")),
+    path("residents/", include("caregrid.people.urls")),
+]

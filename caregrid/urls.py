@@ -8,3 +8,7 @@ urlpatterns = [
     path("places/", include("caregrid.places.urls")),
     path("residents/", include("caregrid.people.urls")),
 ]
+
+from caregrid.api import api  # noqa: E402
+
+urlpatterns += [path("api/v1/", api.urls)]

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("caregrid.accounts.urls")),
     path("places/", include("caregrid.places.urls")),
     path("residents/", include("caregrid.people.urls")),
+    path("ledger/", include("caregrid.people.ledger.urls")),
 ]
 
 from caregrid.api import api  # noqa: E402

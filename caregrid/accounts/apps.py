@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "caregrid.accounts"
     label = "accounts"
     verbose_name = _("用户与审计")
+
+    def ready(self):
+        from . import dbguard
+
+        dbguard.install()

@@ -32,3 +32,15 @@ DEFAULT_CATEGORIES = [
         ["突发严重困难", "突发困难户"],
     ),
 ]
+
+
+def install_default_categories(category_model) -> int:
+    """Create any missing default category; returns how many were created."""
+    created = 0
+    for order, (code, name, name_en, group, synonyms) in enumerate(DEFAULT_CATEGORIES, start=1):
+        _obj, was_created = category_model.objects.get_or_create(
+            code=code,
+            defaults={"name": name, "name_en": name_en, "group": group, "synonyms": synonyms, "sort_order": order},
+        )
+        created += was_created
+    return created

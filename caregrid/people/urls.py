@@ -2,7 +2,4 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 app_name = "people"
-urlpatterns = [
-    path("", TemplateView.as_view(template_name="accounts/home.html"), name="list"),
-    path("import/", TemplateView.as_view(template_name="accounts/home.html"), name="import"),
-]
+urlpatterns = [path("", TemplateView.as_view(template_name="accounts/home.html"), name="list")]

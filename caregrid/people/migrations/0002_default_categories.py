@@ -2,14 +2,9 @@ from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from caregrid.people.categories import DEFAULT_CATEGORIES
+    from caregrid.people.categories import install_default_categories
 
-    Category = apps.get_model("people", "Category")
-    for order, (code, name, name_en, group, synonyms) in enumerate(DEFAULT_CATEGORIES, start=1):
-        Category.objects.get_or_create(
-            code=code,
-            defaults={"name": name, "name_en": name_en, "group": group, "synonyms": synonyms, "sort_order": order},
-        )
+    install_default_categories(apps.get_model("people", "Category"))
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,1 @@
+"""Ledger files in and out: reading Excel/CSV ledgers as they are kept, importing, exporting."""

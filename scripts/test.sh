@@ -12,7 +12,7 @@ echo "== ruff"
 bash scripts/ensure-chromium.sh
 
 echo "== tests on SQLite (with browser tests)"
-.venv/bin/pytest -n 2 -q -p no:randomly
+.venv/bin/pytest -n 2 -q
 
 echo "== tests on PostgreSQL (with browser tests)"
 bash scripts/with-postgres.sh .venv/bin/pytest -n 2 -q

@@ -100,8 +100,8 @@ def parse_id_number(value, *, today: dt.date | None = None) -> IdFacts:
     return IdFacts(raw, "M" if int(raw[16]) % 2 else "F", birth)
 
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^(0\d{2,3})(\d{7,8})(?:[#转-](\d{1,6}))?$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_LANDLINE = re.compile(r"^(0[0-9]{2,3})([0-9]{7,8})(?:[#转-]([0-9]{1,6}))?$")
 
 
 def clean_phone(value) -> tuple[str, bool]:
@@ -126,8 +126,11 @@ def clean_phone(value) -> tuple[str, bool]:
         return digits, True
     m = _LANDLINE.match(digits)
     if m:
-        area, number, ext = m.groups()
-        if len(area) + len(number) in (11, 12):
+        # Beijing (010) and the 02x cities have three-digit area codes, all others four.
+        whole = m.group(1) + m.group(2)
+        area_len = 3 if whole.startswith(("01", "02")) else 4
+        area, number, ext = whole[:area_len], whole[area_len:], m.group(3)
+        if (area_len == 3 and len(number) == 8) or (area_len == 4 and len(number) in (7, 8)):
             return f"{area}-{number}" + (f"-{ext}" if ext else ""), True
     return text[:40], False
 

@@ -1,5 +1,11 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views
 
 app_name = "places"
-urlpatterns = [path("", TemplateView.as_view(template_name="accounts/home.html"), name="tree")]
+urlpatterns = [
+    path("", views.tree, name="tree"),
+    path("<int:pk>/", views.place_detail, name="detail"),
+    path("<int:pk>/zone/", views.zone_change, name="zone"),
+    path("mode/", views.mode_switch, name="mode"),
+]

@@ -90,3 +90,51 @@ class ResidentCategory(models.Model):
             models.UniqueConstraint(fields=["resident", "category"], name="resident_category_unique"),
         ]
         indexes = [models.Index(fields=["category", "resident"], name="rescat_category_idx")]
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("已上传")
+    PREVIEWING = "previewing", _("正在检查")
+    PREVIEWED = "previewed", _("待确认")
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("正在导入")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class ImportJob(models.Model):
+    """One uploaded ledger file on its way from preview to import; the page polls its progress."""
+
+    created_by = models.ForeignKey("accounts.User", models.PROTECT, related_name="+", verbose_name=_("导入人"))
+    place = models.ForeignKey(Place, models.PROTECT, related_name="+", verbose_name=_("导入到"))
+    file_name = models.CharField(_("文件名"), max_length=255)
+    stored_path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    partial = models.BooleanField(_("只导入无误的行"), default=False)
+    status = models.CharField(_("状态"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    preview = models.JSONField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, self.processed_rows * 100 // self.total_rows)
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (ImportStatus.PREVIEWING, ImportStatus.QUEUED, ImportStatus.RUNNING)

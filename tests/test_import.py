@@ -1,0 +1,339 @@
+"""Ledger import: messy real-world files, the row-by-row report, all-or-nothing, upserts, audit, the upload page."""
+
+import csv
+import io
+import json
+
+import pytest
+import xlsxwriter
+from django.core.management import call_command
+from django.urls import reverse
+
+from caregrid.accounts.models import AuditEvent
+from caregrid.people.ledger.reader import LedgerFileError
+from caregrid.people.models import ImportJob, ImportStatus, Resident
+from caregrid.places.models import Place, PlaceKind
+from tests.conftest import make_id
+
+INTO = "崇川区/和平桥街道/紫东社区"
+ID_NEW = make_id("320602", "19400305", "412")
+ID_SECOND = make_id("320611", "19521120", "021")
+ID_PHONE = make_id("320612", "19370708", "113")
+ID_NO_NAME = make_id("320621", "19480101", "222")
+BAD_CHECKSUM = ID_NEW[:17] + ("1" if ID_NEW[17] != "1" else "2")
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
+
+
+def messy_xlsx(path) -> None:
+    """A ledger as communities keep it: title row, two-row header with a merged 住址 group, blank and
+    footer rows, full-width digits, Traditional characters, phones stored as numbers."""
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.merge_range("A1:J1", "紫东社区重点人群台账（2022年4月）")
+    for col, header in zip("ABCDIJ", ["序号", "姓名", "身份证号码", "联系电话", "所属网格", "人员类别"], strict=True):
+        ws.merge_range(f"{col}2:{col}3", header)
+    ws.merge_range("E2:H2", "住址")
+    for col, header in zip("EFGH", ["小区", "楼栋", "单元", "房号"], strict=True):
+        ws.write(f"{col}3", header)
+    rows = {
+        4: [1, "張國華", full_width(ID_NEW), 13812345001.0, "紫东花苑", "3", "2", "302", "第一网格", "独居、低保户"],
+        # row 5 left blank
+        6: [2, " 李 明 ", ID_SECOND, "1.3812345002E10", "紫东花苑", "3幢", "2单元", "301室", "第三网格", "透析/火星人"],
+        7: [3, "赵六", BAD_CHECKSUM, "13812345003", "紫东花苑", "3", "1", "101", "第一网格", "低保"],
+        8: [4, "钱七", "32060219450101", "13812345004", "紫东花苑", "3", "1", "102", "第一网格", ""],
+        9: [5, "", ID_NO_NAME, "13812345005", "紫东花苑", "3", "1", "103", "第一网格", "空巢"],
+        10: [6, "孙八", ID_PHONE, "12345", "紫东花苑", "3", "1", "104", "第二网格", "高龄"],
+        11: [7, "张国华", ID_NEW, "", "紫东花苑", "3", "2", "302", "第一网格", "高龄老人"],
+    }
+    for number, values in rows.items():
+        for c, value in enumerate(values):
+            if value != "":
+                ws.write(number - 1, c, value)
+    ws.write("A12", "合计")
+    ws.write("B12", "7人")
+    wb.close()
+
+
+def run_import(path, *args):
+    out = io.StringIO()
+    try:
+        call_command("import", "residents", str(path), "--into", INTO, "--json", *args, stdout=out)
+    except SystemExit as e:
+        assert e.code == 1
+    return json.loads(out.getvalue())
+
+
+EXPECTED_REJECTED = [
+    {"row": 7, "column": "身份证号码", "code": "id_checksum", "message": "身份证号校验位不正确，请核对是否抄错"},
+    {
+        "row": 8,
+        "column": "身份证号码",
+        "code": "id_format",
+        "message": "身份证号应为18位（末位可为X），现为“32060219450101”",
+    },
+    {"row": 9, "column": "姓名", "code": "name_missing", "message": "姓名不能为空"},
+]
+EXPECTED_WARNINGS = [
+    {
+        "row": 6,
+        "column": "人员类别",
+        "code": "category_unknown",
+        "message": "人员类别“火星人”不在类别表中，已忽略；请核对或先在类别表中添加",
+    },
+    {
+        "row": 10,
+        "column": "联系电话",
+        "code": "phone_invalid",
+        "message": "联系电话“12345”不是有效的手机或固话号码，已原样保留",
+    },
+    {"row": 11, "column": "身份证号码", "code": "duplicate_id", "message": "身份证号与第4行重复，已合并到第4行"},
+]
+
+
+def test_a_messy_ledger_is_reported_row_by_row_as_excel_numbers_them_and_nothing_is_written(world, tmp_path):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    before = (Resident.objects.count(), Place.objects.count())
+
+    report = run_import(path)
+
+    assert report == {
+        "rows": 7,
+        "imported": 0,
+        "updated": 0,
+        "merged_duplicates": 1,
+        "rejected": EXPECTED_REJECTED,
+        "warnings": EXPECTED_WARNINGS,
+    }
+    assert (Resident.objects.count(), Place.objects.count()) == before
+    audit = AuditEvent.objects.get(action="resident.import")
+    assert audit.changes["written"] is False and audit.changes["rejected"] == 3
+
+
+def test_partial_import_writes_the_valid_rows_cleaned_and_merged(world, tmp_path):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+
+    report = run_import(path, "--partial")
+
+    assert report["imported"] == 3 and report["merged_duplicates"] == 1
+    assert report["rejected"] == EXPECTED_REJECTED and report["warnings"] == EXPECTED_WARNINGS
+    zhang = Resident.objects.get(id_number=ID_NEW)
+    assert zhang.name == "张国华"  # Traditional → Simplified
+    assert zhang.phone == "13812345001" and zhang.phone_valid
+    assert sorted(zhang.categories.values_list("code", flat=True)) == ["dibao", "elderly_advanced_age", "elderly_alone"]
+    household = zhang.household
+    assert (household.name, household.parent.name, household.parent.parent.name) == ("302", "2单元", "3幢")
+    assert household.parent.parent.parent == world.compound
+    assert household.grid == world.grid_a and zhang.grid_path == world.grid_a.path
+    li = Resident.objects.get(id_number=ID_SECOND)
+    assert li.name == "李明" and li.phone == "13812345002"
+    assert list(li.categories.values_list("code", flat=True)) == ["dialysis"]
+    grid_3 = Place.objects.get(parent=world.community, kind=PlaceKind.GRID, name="第三网格")
+    assert li.household.grid == grid_3 and li.grid_path == grid_3.path
+    sun = Resident.objects.get(id_number=ID_PHONE)
+    assert (sun.phone, sun.phone_valid, sun.grid_path) == ("12345", False, world.grid_b.path)
+    # A compound spanning two grids: the same building holds households of grid A and grid B.
+    assert sun.household.parent.parent == household.parent.parent
+    assert not Resident.objects.filter(id_number__in=[ID_NO_NAME]).exists()
+    audit = AuditEvent.objects.get(action="resident.import")
+    assert audit.changes["imported"] == 3 and audit.changes["target"] == INTO and len(audit.changes["sha256"]) == 64
+
+
+def test_a_dry_run_writes_nothing_not_even_the_target_place(world, tmp_path):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    before = (Resident.objects.count(), Place.objects.count(), AuditEvent.objects.count())
+    out = io.StringIO()
+
+    call_command(
+        "import", "residents", str(path), "--into", "崇川区/新街道/新社区", "--json", "--partial", "--dry-run", stdout=out
+    )
+
+    assert json.loads(out.getvalue())["imported"] == 3
+    assert (Resident.objects.count(), Place.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_reimporting_the_same_file_creates_no_new_person(world, tmp_path):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    run_import(path, "--partial")
+    count = Resident.objects.count()
+
+    again = run_import(path, "--partial")
+
+    assert (again["imported"], again["updated"]) == (0, 0)
+    assert Resident.objects.count() == count
+
+
+def write_csv(path, rows, encoding="utf-8-sig"):
+    with open(path, "w", encoding=encoding, newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def test_an_update_changes_only_the_fields_that_differ_and_audits_them(world, tmp_path):
+    resident = world.resident_a
+    path = tmp_path / "update.csv"
+    write_csv(
+        path,
+        [
+            ["姓名", "身份证号", "手机号码", "住址", "所属网格", "人员类别"],
+            [resident.name, resident.id_number, "13900001111", "紫东花苑1幢1单元101室", "第一网格", "独居"],
+        ],
+    )
+
+    report = run_import(path)
+
+    assert (report["imported"], report["updated"]) == (0, 1)
+    resident.refresh_from_db()
+    assert resident.phone == "13900001111" and resident.version == 2
+    change = AuditEvent.objects.get(action="resident.update", object_id=str(resident.pk))
+    assert change.changes == {"phone": ["13812345678", "13900001111"], "via": "import"}
+    assert resident.category_links.get().since is not None  # the unchanged category keeps its dates
+
+
+def test_a_gb18030_csv_with_one_address_column_and_stray_spaces_is_read(world, tmp_path):
+    path = tmp_path / "gbk.csv"
+    number = make_id("320602", "19500101", "318")
+    write_csv(
+        path,
+        [
+            ["和平桥街道紫东社区台账"],
+            [],
+            [" 名字 ", "证件号码", "联系电话", "家庭住址", "人员类别"],
+            ["周  芳", number, " 0513-85551234 ", "紫东花苑 5幢3单元 601室", "特困，残疾"],
+            [],
+            ["合计：1人"],
+        ],
+        encoding="gb18030",
+    )
+
+    report = run_import(path)
+
+    assert report == {"rows": 1, "imported": 1, "updated": 0, "merged_duplicates": 0, "rejected": [], "warnings": []}
+    zhou = Resident.objects.get(id_number=number)
+    assert (zhou.name, zhou.phone) == ("周芳", "0513-85551234")
+    assert [p.name for p in zhou.household.__class__.objects.filter(pk__in=zhou.household.ancestor_ids[3:])] == [
+        "紫东花苑",
+        "5幢",
+        "3单元",
+        "601",
+    ]
+    assert sorted(zhou.categories.values_list("code", flat=True)) == ["disability", "tekun"]
+
+
+def test_a_file_without_a_recognisable_header_is_refused_with_a_clear_message(world, tmp_path):
+    path = tmp_path / "x.csv"
+    write_csv(path, [["a", "b"], ["1", "2"]])
+    from caregrid.people.ledger.reader import open_ledger
+
+    with pytest.raises(LedgerFileError, match="没有找到表头"):
+        open_ledger(path)
+
+
+def test_an_id_registered_outside_the_importers_scope_is_rejected(world, tmp_path):
+    from caregrid.people.ledger.actions import ledger_import
+
+    path = tmp_path / "move.csv"
+    other = world.resident_other
+    write_csv(path, [["姓名", "身份证号", "住址"], [other.name, other.id_number, "紫东花苑1幢1单元101室"]])
+
+    report = ledger_import(
+        actor=world.community_worker,
+        path=path,
+        into=world.community,
+        scope_paths=[world.community.path],
+    )
+
+    assert [p.code for p in report.rejected] == ["id_elsewhere"]
+    other.refresh_from_db()
+    assert other.household == world.household_other
+
+
+# --- the upload page ---
+
+
+@pytest.fixture
+def immediate_tasks(settings, tmp_path):
+    """Run jobs inside the request; django_tasks drops its cached backends when TASKS changes."""
+    from django_tasks import task_backends
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    assert type(task_backends["default"]).__name__ == "ImmediateBackend"
+    return settings
+
+
+def test_the_upload_page_previews_every_problem_then_imports_the_valid_rows(world, login, tmp_path, immediate_tasks):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    client = login(world.community_worker)
+    assert client.get(reverse("ledger:import")).status_code == 200
+
+    with open(path, "rb") as f:
+        response = client.post(reverse("ledger:import"), {"place": world.community.pk, "file": f})
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("ledger:job", args=[job.pk])
+    assert job.status == ImportStatus.PREVIEWED and job.preview["imported"] == 3
+    assert Resident.objects.filter(id_number=ID_NEW).count() == 0  # a preview writes nothing
+    page = client.get(response["Location"]).content.decode()
+    for problem in EXPECTED_REJECTED + EXPECTED_WARNINGS:
+        assert problem["message"] in page
+    assert "确认导入" in page
+
+    response = client.post(reverse("ledger:job_confirm", args=[job.pk]), {"partial": "on"})
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and job.report["imported"] == 3
+    assert Resident.objects.filter(id_number=ID_NEW).exists()
+    result = client.get(response["Location"]).content.decode()
+    assert "已新增 3 人" in result and "身份证号校验位不正确" in result
+    progress = client.get(reverse("ledger:job_progress", args=[job.pk]))
+    assert progress["HX-Refresh"] == "true" and 'value="7"' in progress.content.decode()
+
+
+def test_confirming_without_partial_writes_nothing_when_a_row_is_rejected(world, login, tmp_path, immediate_tasks):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    client = login(world.community_worker)
+    with open(path, "rb") as f:
+        client.post(reverse("ledger:import"), {"place": world.community.pk, "file": f})
+    job = ImportJob.objects.get()
+
+    client.post(reverse("ledger:job_confirm", args=[job.pk]), {})
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and job.report["imported"] == 0
+    assert not Resident.objects.filter(id_number=ID_NEW).exists()
+    assert "没有写入任何数据" in client.get(reverse("ledger:job", args=[job.pk])).content.decode()
+
+
+def test_a_user_without_the_import_capability_gets_403(world, login):
+    client = login(world.grid_worker_a)
+
+    assert client.get(reverse("ledger:import")).status_code == 403
+
+
+def test_one_users_import_job_is_not_visible_to_another(world, login, tmp_path, immediate_tasks):
+    path = tmp_path / "a.csv"
+    write_csv(path, [["姓名", "身份证号", "住址"], ["周芳", make_id("320602", "19500101", "318"), "紫东花苑5幢601室"]])
+    client = login(world.community_worker)
+    with open(path, "rb") as f:
+        client.post(reverse("ledger:import"), {"place": world.community.pk, "file": f})
+    job = ImportJob.objects.get()
+
+    assert login(world.district_admin).get(reverse("ledger:job", args=[job.pk])).status_code == 404
+
+
+def test_a_community_worker_cannot_import_into_another_community(world, login, tmp_path, immediate_tasks):
+    path = tmp_path / "a.csv"
+    write_csv(path, [["姓名", "身份证号", "住址"], ["周芳", make_id("320602", "19500101", "318"), "紫东花苑5幢601室"]])
+    client = login(world.community_worker)
+    with open(path, "rb") as f:
+        response = client.post(reverse("ledger:import"), {"place": world.other_community.pk, "file": f})
+
+    assert response.status_code == 200 and not ImportJob.objects.exists()

@@ -1,5 +1,16 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views
 
 app_name = "people"
-urlpatterns = [path("", TemplateView.as_view(template_name="accounts/home.html"), name="list")]
+urlpatterns = [
+    path("", views.resident_list, name="list"),
+    path("count/", views.resident_count, name="count"),
+    path("new/", views.resident_new, name="new"),
+    path("validate/", views.validate_field, name="validate"),
+    path("households/", views.household_picker, name="household_picker"),
+    path("categories/", views.categories, name="categories"),
+    path("<int:pk>/", views.resident_detail, name="detail"),
+    path("<int:pk>/unmask/", views.resident_unmask, name="unmask"),
+    path("<int:pk>/edit/", views.resident_edit, name="edit"),
+]

@@ -150,7 +150,15 @@ def test_a_dry_run_writes_nothing_not_even_the_target_place(world, tmp_path):
     out = io.StringIO()
 
     call_command(
-        "import", "residents", str(path), "--into", "崇川区/新街道/新社区", "--json", "--partial", "--dry-run", stdout=out
+        "import",
+        "residents",
+        str(path),
+        "--into",
+        "崇川区/新街道/新社区",
+        "--json",
+        "--partial",
+        "--dry-run",
+        stdout=out,
     )
 
     assert json.loads(out.getvalue())["imported"] == 3

@@ -126,6 +126,10 @@ def test_counts_per_child_match_the_personas(world, login):
     compound = login(world.district_admin).get(detail(world.compound)).context
     buildings = {r["place"].name: r["counts"].residents for r in compound["rows"]}
     assert buildings == {"1幢": 1, "2幢": 1}
+    assert compound["own"].residents == 2 and compound["own"].categories == {alone.pk: 1, dialysis.pk: 1}
+
+    household = login(world.district_admin).get(detail(world.household_a)).context
+    assert household["own"].residents == 1 and household["own"].categories == {alone.pk: 1}
 
 
 def test_a_category_count_that_has_ended_is_not_counted(world):

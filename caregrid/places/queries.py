@@ -197,37 +197,62 @@ def _residents(user) -> QuerySet:
 def counts_by_child(
     user, parent: Place, children: list[Place], *, day: dt.date | None = None
 ) -> dict[int, PlaceCounts]:
-    """Resident counts for the direct children of a place: two grouped queries, whatever the number of children.
+    """Resident counts for the direct children of a place (see place_counts_with_children)."""
+    return place_counts_with_children(user, parent, children, day=day)[1]
+
+
+def place_counts_with_children(
+    user, parent: Place, children: list[Place], *, day: dt.date | None = None
+) -> tuple[PlaceCounts, dict[int, PlaceCounts]]:
+    """Resident counts under a place and under each of its direct children, in two grouped queries
+    (four on a community page, whose grids are grouped separately), whatever the number of children.
 
     Children in the physical tree are grouped by the segment of place_path after the parent's path; the grids
-    of a community by the segment of grid_path. Children that are neither (what a grid covers, or a list of
-    scope roots) get one conditional count each inside the same two queries.
+    of a community by the segment of grid_path. Children that are neither (what a grid covers) get one
+    conditional count each inside the same two queries. The place's own counts are the sum of all groups,
+    so they cost no query of their own.
     """
     day = day or today()
+    own = PlaceCounts()
     result = {c.pk: PlaceCounts() for c in children}
-    if not children:
-        return result
-    by_path = [c for c in children if c.parent_id == parent.pk and _field_for(c) == _field_for(parent)]
-    grids = [c for c in children if c.parent_id == parent.pk and c.kind == PlaceKind.GRID and c not in by_path]
-    others = [c for c in children if c not in by_path and c not in grids]
-    base = _residents(user).filter(under(parent.path, _field_for(parent)))
-    for group, path_field in ((by_path, _field_for(parent)), (grids, "grid_path")):
-        if not group:
-            continue
-        qs = base.filter(under(parent.path, path_field)) if path_field != _field_for(parent) else base
-        seg = _segment(path_field, len(parent.path))
-        for row in qs.values(seg=seg).annotate(n=Count("id"), p=Count("id", filter=Q(is_priority=True))).order_by():
-            target = result.get(_int(row["seg"]))
-            if target is not None:
-                target.residents, target.priority = row["n"], row["p"]
-        links = qs.filter(_active_links_q(day))
-        for row in links.values(seg=seg, cat=F("category_links__category_id")).annotate(n=Count("id")).order_by():
-            target = result.get(_int(row["seg"]))
-            if target is not None:
-                target.categories[row["cat"]] = row["n"]
-    if others:
-        _conditional_counts(base, others, result, day)
-    return result
+    parent_field = _field_for(parent)
+    base = _residents(user).filter(under(parent.path, parent_field))
+    grids = [c for c in children if c.parent_id == parent.pk and c.kind == PlaceKind.GRID]
+    by_path = [c for c in children if c.parent_id == parent.pk and c not in grids]
+    others = [c for c in children if c.parent_id != parent.pk]
+    if parent.kind == PlaceKind.GRID:
+        # A grid's residents are found through grid_path; its micro-grids too, what it covers is not a segment.
+        by_path, grids, others = grids, [], by_path + others
+    if others or not children:
+        _conditional_counts(base, others, result, day, own=own)
+    else:
+        _grouped_counts(base, parent, parent_field, result, day, own=own)
+    if grids:
+        grid_base = base.filter(under(parent.path, "grid_path"))
+        _grouped_counts(grid_base, parent, "grid_path", result, day)
+    if by_path and others:
+        _grouped_counts(base, parent, parent_field, result, day)
+    return own, result
+
+
+def _grouped_counts(
+    qs: QuerySet, parent: Place, path_field: str, result: dict, day: dt.date, own: PlaceCounts | None = None
+) -> None:
+    seg = _segment(path_field, len(parent.path))
+    for row in qs.values(seg=seg).annotate(n=Count("id"), p=Count("id", filter=Q(is_priority=True))).order_by():
+        if own is not None:
+            own.residents += row["n"]
+            own.priority += row["p"]
+        target = result.get(_int(row["seg"]))
+        if target is not None:
+            target.residents, target.priority = row["n"], row["p"]
+    links = qs.filter(_active_links_q(day))
+    for row in links.values(seg=seg, cat=F("category_links__category_id")).annotate(n=Count("id")).order_by():
+        if own is not None:
+            own.categories[row["cat"]] = own.categories.get(row["cat"], 0) + row["n"]
+        target = result.get(_int(row["seg"]))
+        if target is not None:
+            target.categories[row["cat"]] = row["n"]
 
 
 def counts_for_places(user, places: list[Place], *, day: dt.date | None = None) -> dict[int, PlaceCounts]:
@@ -242,18 +267,24 @@ def counts_for_places(user, places: list[Place], *, day: dt.date | None = None) 
     return result
 
 
-def _conditional_counts(base: QuerySet, places: list[Place], result: dict[int, PlaceCounts], day: dt.date) -> None:
+def _conditional_counts(
+    base: QuerySet, places: list[Place], result: dict, day: dt.date, own: PlaceCounts | None = None
+) -> None:
     conds = {p.pk: under(p.path, _field_for(p)) for p in places}
-    totals = {}
+    totals = {"n": Count("id"), "p": Count("id", filter=Q(is_priority=True))}
     for pk, cond in conds.items():
         totals[f"n{pk}"] = Count("id", filter=cond)
         totals[f"p{pk}"] = Count("id", filter=cond & Q(is_priority=True))
     row = base.aggregate(**totals)
+    if own is not None:
+        own.residents, own.priority = row["n"], row["p"]
     for pk in conds:
         result[pk].residents, result[pk].priority = row[f"n{pk}"], row[f"p{pk}"]
-    per_cat = {f"c{pk}": Count("id", filter=cond) for pk, cond in conds.items()}
+    per_cat = {"n": Count("id"), **{f"c{pk}": Count("id", filter=cond) for pk, cond in conds.items()}}
     links = base.filter(_active_links_q(day))
     for row in links.values(cat=F("category_links__category_id")).annotate(**per_cat).order_by():
+        if own is not None:
+            own.categories[row["cat"]] = row["n"]
         for pk in conds:
             if row[f"c{pk}"]:
                 result[pk].categories[row["cat"]] = row[f"c{pk}"]
@@ -265,6 +296,13 @@ def counts_for_place(user, place: Place | None = None, *, day: dt.date | None = 
     qs = _residents(user)
     if place is not None:
         qs = qs.filter(under(place.path, _field_for(place)))
+    else:
+        roots = scope_roots(user, Cap.VIEW_RESIDENTS)
+        if len(roots) == 1:
+            # Residents live in households, never under a grid's own path: for a grid role this is the same set,
+            # but a single indexed prefix lets SQLite drive the category join from the resident index
+            # instead of scanning every category link (the scope of a grid role is an OR of two prefixes).
+            qs = qs.filter(under(roots[0].path, _field_for(roots[0])))
     row = qs.aggregate(n=Count("id"), p=Count("id", filter=Q(is_priority=True)))
     counts = PlaceCounts(residents=row["n"], priority=row["p"])
     links = qs.filter(_active_links_q(day))

@@ -115,8 +115,11 @@ def _place_page_context(request, place: Place, zone_form: ZoneForm | None = None
     children = [c for c in children if c.pk in allowed]
     grids = [g for g in grids if g.pk in allowed]
 
-    counts = queries.counts_by_child(user, place, children + grids) if show_counts else {}
-    own = queries.counts_for_place(user, place) if show_counts else queries.PlaceCounts()
+    own, counts = (
+        queries.place_counts_with_children(user, place, children + grids)
+        if show_counts
+        else (queries.PlaceCounts(), {})
+    )
     columns = _top_categories(counts, categories) if show_counts else []
     zones = queries.zones_for(children + grids)
 

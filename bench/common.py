@@ -30,6 +30,7 @@ def setup_django(*, migrate: bool = True, keep: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix="caregrid-bench-"))
     if not keep:
         atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    (tmp / "static").mkdir()  # STATIC_ROOT: served from the finders, but whitenoise wants it to exist
     os.environ["CAREGRID_VAR"] = str(tmp)
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")

@@ -233,6 +233,7 @@ class DistrictBuilder:
         self.zone_plan: list[tuple[int, str, int, str]] = []  # (place id, status, days ago, reason)
         self.lifted_plan: list[int] = []
         self.splits = {"compound_split": 0, "grid_spans_compounds": 0}
+        self._birth_bounds: dict[int, tuple[int, int]] = {}
 
     # ── helpers ──
     def _pick(self, items, cum):
@@ -262,10 +263,14 @@ class DistrictBuilder:
         return a + b if a != b else a
 
     def _birth(self, age: int) -> dt.date:
-        today = self.as_of
-        hi = _same_day(today, today.year - age)
-        lo = _same_day(today, today.year - age - 1) + dt.timedelta(days=1)
-        return dt.date.fromordinal(self.rng.randint(lo.toordinal(), hi.toordinal()))
+        """A birth date giving exactly this age on the as-of day."""
+        bounds = self._birth_bounds.get(age)
+        if bounds is None:
+            today = self.as_of
+            hi = _same_day(today, today.year - age).toordinal()
+            lo = _same_day(today, today.year - age - 1).toordinal() + 1
+            bounds = self._birth_bounds[age] = (lo, hi - lo + 1)
+        return dt.date.fromordinal(bounds[0] + int(self.rng.random() * bounds[1]))
 
     def _person(self, *, age: int, gender: str, surname: str | None = None, role: str = "adult") -> _Person:
         birth = self._birth(age)

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from caregrid.accounts.api import ERRORS, MAX_PAGE, ApiError, ErrorOut, Id, PlaceRefOut, Text, page_of, require
+from caregrid.accounts.api import ERRORS, MAX_PAGE, ApiError, ErrorOut, Id, Out, PlaceRefOut, Text, page_of, require
 from caregrid.accounts.masking import mask_id_number, mask_phone
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import get_scoped, scoped
@@ -28,19 +28,19 @@ router = Router(tags=["residents"])
 # ---- schemas -----------------------------------------------------------------------------------
 
 
-class CategoryRefOut(Schema):
+class CategoryRefOut(Out):
     code: str
     name: str
 
 
-class ZoneOut(Schema):
+class ZoneOut(Out):
     status: ZoneStatus
     label: str
     start_date: dt.date
     set_on: int = Field(description="id of the place the zone was set on")
 
 
-class ResidentListItemOut(Schema):
+class ResidentListItemOut(Out):
     id: int
     name: str
     gender: Gender
@@ -58,7 +58,7 @@ class ResidentListItemOut(Schema):
     version: int
 
 
-class ResidentPageOut(Schema):
+class ResidentPageOut(Out):
     items: list[ResidentListItemOut]
     page: int
     page_size: int
@@ -66,7 +66,7 @@ class ResidentPageOut(Schema):
     total: int | None = Field(None, description="only with ?count=true")
 
 
-class CategoryLinkOut(Schema):
+class CategoryLinkOut(Out):
     code: str
     name: str
     since: dt.date | None
@@ -75,13 +75,13 @@ class CategoryLinkOut(Schema):
     active: bool = Field(description="held today")
 
 
-class WarningOut(Schema):
+class WarningOut(Out):
     field: str
     code: str
     message: str
 
 
-class ResidentDetailOut(Schema):
+class ResidentDetailOut(Out):
     id: int
     name: str
     gender: Gender
@@ -106,7 +106,7 @@ class ResidentDetailOut(Schema):
     warnings: list[WarningOut] = Field(default_factory=list, description="kept but doubtful values, e.g. phone")
 
 
-class UnmaskedOut(Schema):
+class UnmaskedOut(Out):
     id: int
     id_number: str
     phone: str
@@ -156,7 +156,7 @@ class ResidentPatch(Schema):
     categories: list[CategoryIn] | None = Field(None, max_length=50)
 
 
-class CategoryOut(Schema):
+class CategoryOut(Out):
     code: str
     name: str
     name_en: str

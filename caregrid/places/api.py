@@ -10,18 +10,18 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Length
 from ninja import Field, Query, Router, Schema, Status
 
-from caregrid.accounts.api import ERRORS, MAX_PAGE, Id, PlaceRefOut, Text, page_of, require
+from caregrid.accounts.api import ERRORS, MAX_PAGE, Id, Out, PlaceRefOut, Text, page_of, require
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import get_scoped, scope_places, scoped
+from caregrid.accounts.scope import get_scoped, scoped
 
 from .actions import zone_set
 from .models import Place, PlaceKind, ZonePeriod, ZoneStatus
-from .queries import zones_for
+from .queries import scope_roots, zones_for
 
 router = Router(tags=["places"])
 
 
-class ZoneNowOut(Schema):
+class ZoneNowOut(Out):
     status: ZoneStatus
     label: str
     start_date: dt.date
@@ -29,7 +29,7 @@ class ZoneNowOut(Schema):
     set_on: int = Field(description="id of the place the period was set on (this place or an ancestor)")
 
 
-class PlaceOut(Schema):
+class PlaceOut(Out):
     id: int
     kind: PlaceKind
     kind_label: str
@@ -46,7 +46,7 @@ class PlaceDetailOut(PlaceOut):
     ancestors: list[PlaceRefOut] = Field(description="root first, without the place itself")
 
 
-class PlacePageOut(Schema):
+class PlacePageOut(Out):
     items: list[PlaceOut]
     page: int
     page_size: int
@@ -62,7 +62,7 @@ class PlaceListQuery(PageQuery):
     parent: Id | None = Field(None, description="children of this place; the user's top places when omitted")
 
 
-class ZonePeriodOut(Schema):
+class ZonePeriodOut(Out):
     id: int
     place: PlaceRefOut
     status: ZoneStatus
@@ -75,7 +75,7 @@ class ZonePeriodOut(Schema):
     inherited: bool = Field(description="set on an ancestor of the requested place")
 
 
-class ZonePeriodPageOut(Schema):
+class ZonePeriodPageOut(Out):
     items: list[ZonePeriodOut]
     page: int
     page_size: int
@@ -188,10 +188,7 @@ def place_list(request, params: Query[PlaceListQuery]):
     require(user, Cap.VIEW_PLACES)
     if params.parent is not None:
         return _children_page(request, _visible_place(request, params.parent), params.page, params.page_size)
-    tops: list[Place] = []
-    for place in sorted(scope_places(user, Cap.VIEW_PLACES), key=lambda p: p.path):
-        if not any(place.path.startswith(t.path) for t in tops):  # drop places nested in another scope
-            tops.append(place)
+    tops = scope_roots(user, Cap.VIEW_PLACES)
     qs = _ordered(scoped(user, Place.objects.filter(pk__in=[t.pk for t in tops]), Cap.VIEW_PLACES))
     rows, has_next = page_of(qs, params.page, params.page_size)
     return {

@@ -1,9 +1,9 @@
 """A synthetic district for demos, tests and benchmarks (`caregrid seed`): realistic, deterministic, fast.
 
-Everything comes from one `random.Random(seed)`; the same seed and the same as-of date give the same
+Everything comes from one seeded `random.Random`; the same seed and the same as-of date give the same
 district, names, ID numbers, addresses, grids and categories. Places and residents are written with
-`executemany` on pre-assigned ids (paths are known before the rows exist), which is what makes a
-million residents take well under a minute on SQLite.
+`executemany` on pre-assigned ids (paths are known before the rows exist) and, into an empty ledger,
+with the secondary indexes built once at the end: a million residents take about a minute on SQLite.
 """
 
 import bisect
@@ -29,134 +29,23 @@ from caregrid.places.actions import mode_set, zone_set
 from caregrid.places.models import GridType, Mode, ModeChange, Place, PlaceKind, ZoneStatus
 
 from .models import Category, Resident, ResidentCategory
+from .synthetic_words import (
+    COMMUNITY_WORDS,
+    COMPOUND_WORDS,
+    GIVEN,
+    GIVEN_CHARS,
+    LOCAL_CODES_BEFORE_2020,
+    LOCAL_CODES_FROM_2020,
+    MIGRANT_CODES,
+    MIGRANT_SHARE,
+    MOBILE_PREFIXES,
+    NEW_SUFFIXES,
+    OLD_SUFFIXES,
+    SUBDISTRICT_NAMES,
+    SURNAMES,
+    cn_number,
+)
 from .validation import clean_phone, phone_tail
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-# ── Names ─────────────────────────────────────────────────────────────────────────────────────────
-# Surnames with their share of the population in percent (national figures, with the surnames
-# that are common around Nantong — 顾, 陆, 施, 季, 缪, 瞿 — weighted up a little).
-SURNAMES = [
-    ("王", 7.12), ("李", 7.00), ("张", 6.74), ("刘", 5.38), ("陈", 4.53), ("杨", 3.08), ("黄", 2.23),
-    ("赵", 2.10), ("吴", 2.05), ("周", 1.97), ("徐", 1.58), ("孙", 1.49), ("马", 1.44), ("朱", 1.37),
-    ("胡", 1.31), ("郭", 1.22), ("何", 1.18), ("林", 1.13), ("高", 1.08), ("罗", 1.03), ("郑", 0.99),
-    ("梁", 0.96), ("谢", 0.85), ("宋", 0.80), ("唐", 0.79), ("许", 0.79), ("韩", 0.77), ("冯", 0.74),
-    ("邓", 0.74), ("曹", 0.73), ("彭", 0.72), ("曾", 0.69), ("肖", 0.67), ("田", 0.64), ("董", 0.63),
-    ("袁", 0.62), ("潘", 0.60), ("于", 0.60), ("蒋", 0.59), ("蔡", 0.57), ("余", 0.54), ("杜", 0.53),
-    ("叶", 0.53), ("程", 0.53), ("苏", 0.51), ("魏", 0.49), ("吕", 0.48), ("丁", 0.47), ("任", 0.46),
-    ("沈", 0.52), ("姚", 0.45), ("卢", 0.44), ("姜", 0.43), ("崔", 0.42), ("钟", 0.41), ("谭", 0.40),
-    ("陆", 0.70), ("汪", 0.39), ("范", 0.38), ("金", 0.38), ("石", 0.37), ("廖", 0.35), ("贾", 0.34),
-    ("夏", 0.33), ("韦", 0.32), ("付", 0.31), ("方", 0.31), ("白", 0.30), ("邹", 0.30), ("孟", 0.29),
-    ("熊", 0.29), ("秦", 0.28), ("邱", 0.28), ("江", 0.28), ("尹", 0.27), ("薛", 0.27), ("闫", 0.26),
-    ("段", 0.25), ("雷", 0.25), ("侯", 0.24), ("龙", 0.24), ("史", 0.24), ("陶", 0.23), ("黎", 0.22),
-    ("贺", 0.22), ("顾", 0.60), ("毛", 0.21), ("郝", 0.21), ("龚", 0.21), ("邵", 0.20), ("万", 0.20),
-    ("钱", 0.22), ("严", 0.19), ("季", 0.25), ("戴", 0.18), ("施", 0.30), ("缪", 0.12), ("瞿", 0.08),
-    ("孔", 0.17), ("汤", 0.17), ("葛", 0.15), ("储", 0.06), ("仇", 0.05), ("欧阳", 0.04), ("诸葛", 0.01),
-    ("司马", 0.01), ("上官", 0.01),
-]  # fmt: skip
-
-# Given names by birth era and gender: whole names as people were actually named, and characters
-# that are freely combined, so the ledger has the repetition and the variety real ones have.
-GIVEN = {
-    ("old", "M"): _words(
-        "建国 国强 志强 德明 文华 国华 建华 福生 根生 长林 金宝 永康 德胜 春生 桂林 志明 海林 国平 "
-        "国庆 解放 振华 玉林 宝根 福林 友良 德才 金生 洪兴 汉明 锦泉 明 军 林 华 忠 荣 祥"
-    ),
-    ("old", "F"): _words(
-        "秀英 桂英 秀兰 玉兰 桂兰 凤英 兰英 玉珍 素珍 淑珍 秀珍 玉梅 美英 金凤 翠英 桂芳 玉英 "
-        "凤兰 菊英 月英 巧珍 雪英 银凤 彩英 素英 琴 珍 英 兰 芬"
-    ),
-    ("mid", "M"): _words(
-        "伟 勇 军 斌 强 磊 涛 杰 鹏 超 建军 海涛 晓东 志刚 卫东 红兵 建平 小平 永刚 卫国 "
-        "海波 建新 春华 明华 立新 晓峰 新华 剑 峰 兵 波 辉 刚 健 亮"
-    ),
-    ("mid", "F"): _words(
-        "丽 敏 静 燕 芳 娟 霞 红 艳 丽华 红梅 晓燕 海燕 雪梅 春燕 秀梅 丽萍 美玲 建英 "
-        "卫红 小红 晓红 丽娟 玉萍 慧 萍 玲 颖 洁 琳"
-    ),
-    ("young", "M"): _words(
-        "浩 宇 轩 杰 俊杰 子豪 浩然 宇航 天宇 博文 思远 家豪 一鸣 子轩 文杰 俊 晨 磊 鑫 嘉豪 泽宇 明轩 凯 帅 旭 伟"
-    ),
-    ("young", "F"): _words(
-        "婷 雪 倩 欣怡 雨婷 诗涵 梦瑶 佳怡 思琪 子涵 雨欣 可馨 紫涵 梓萱 佳琪 婧 悦 瑶 晶晶 丹 璐 露 蕾 颖 雯"
-    ),
-    ("child", "M"): _words(
-        "宇轩 浩宇 沐宸 梓睿 子墨 奕辰 俊熙 承泽 皓轩 一航 梓轩 宇辰 锦程 瑞霖 子睿 嘉懿 煜祺 沐阳 铭泽 辰逸 睿 航"
-    ),
-    ("child", "F"): _words(
-        "一诺 梓涵 欣妍 若汐 语桐 可欣 诗琪 沐晴 芷若 依诺 梓萱 安琪 语嫣 思雨 雨桐 欣怡 嘉怡 芊芊 诗雨 梦琪 悦 彤"
-    ),
-}
-GIVEN_CHARS_TEXT = {
-    ("old", "M"): ("国 建 德 志 永 金 福 长 春 桂 玉 洪 汉 宝 友 锦", "华 明 林 生 强 根 才 良 荣 泉 祥 发 贵 富 山"),
-    ("old", "F"): ("秀 桂 玉 凤 素 淑 美 翠 月 巧 彩 菊 兰 银", "英 兰 珍 梅 芳 凤 娥 仙 琴 芬 花 娣 妹"),
-    ("mid", "M"): ("建 海 晓 志 卫 红 永 立 新 春 明 国 小 文", "军 涛 东 刚 平 波 华 峰 兵 辉 斌 勇 林 杰"),
-    ("mid", "F"): ("丽 红 晓 海 雪 春 秀 美 卫 玉 小 慧 桂", "梅 燕 萍 玲 娟 霞 红 英 芳 华 琴 丽 艳"),
-    ("young", "M"): ("子 浩 宇 俊 家 天 博 思 文 一 泽 明 嘉 志", "豪 然 航 杰 文 远 鸣 轩 宇 成 涛 辉 凯 强"),
-    ("young", "F"): ("雨 诗 梦 佳 思 子 紫 可 欣 梓 婉 晓 嘉", "婷 涵 瑶 怡 琪 欣 馨 萱 彤 雯 颖 悦 蕾"),
-    ("child", "M"): ("梓 子 宇 浩 沐 奕 俊 承 皓 一 锦 瑞 铭 辰", "轩 宇 宸 睿 墨 辰 熙 泽 航 程 霖 阳 逸 川"),
-    ("child", "F"): ("一 梓 欣 若 语 可 诗 沐 芷 依 安 思 雨 芊", "诺 涵 妍 汐 桐 欣 琪 晴 若 萱 琪 雨 悦 然"),
-}
-
-GIVEN_CHARS = {key: (_words(first), _words(second)) for key, (first, second) in GIVEN_CHARS_TEXT.items()}
-
-# ── Places ────────────────────────────────────────────────────────────────────────────────────────
-SUBDISTRICT_NAMES = _words(
-    "和平桥 城东 任港 新城桥 虹桥 学田 钟秀 文峰 观音山 狼山镇 幸福 秦灶 陈桥 唐闸镇 天生港镇 永兴 通江 濠河 五山 江海"
-)
-COMMUNITY_WORDS = _words(
-    "紫东 和平 任港 北濠 濠西 桃坞 虹桥 文峰 城南 学田 钟秀 永兴 五一 八一 红星 光明 幸福 团结 建设 青年 "
-    "南大街 西大街 濠南 濠东 跃龙 友谊 胜利 工农 长桥 三里墩 易家桥 孩儿巷 健康 曙光 滨江 星湖 园林 通江 "
-    "江海 港城 海港 华侨 世纪 景瑞 金桥 洪江 姚港 城港 天安 新桥 北大街 东大街 校场 端平桥 寺街 西南营 "
-    "沿河 观音 剑山 军山 马鞍 黄泥 芦泾 永和 永旺 万濠 新胜 春晖 朝晖 阳光 和谐 文化 盛世 华联 中南 "
-    "海富 百花 东港 西港 南苑 北苑 新港 永安 长春 长江 启秀 秀山 龙王 盘香 东郊 西郊 南郊 北郊 天宁 "
-    "平潮 十里 城闸 唐闸 秦灶 陈桥 星光 龙腾 凤凰 锦绣 桃园 梅林 樱花 丁香 海棠 紫琅 白塔 长乐 静海"
-)
-COMPOUND_WORDS = _words(
-    "紫东 和平 任港 北濠 桃坞 虹桥 文峰 城南 学田 钟秀 永兴 五一 红星 光明 幸福 团结 青年 濠南 跃龙 友谊 "
-    "胜利 工农 长桥 健康 曙光 滨江 星湖 园林 通江 江海 港城 华侨 世纪 景瑞 金桥 洪江 姚港 天安 新桥 "
-    "春晖 朝晖 阳光 和谐 盛世 华联 中南 海富 百花 东港 南苑 永安 长春 长江 启秀 秀山 锦绣 桃园 梅林 "
-    "樱花 丁香 海棠 紫琅 白塔 长乐 静海 金色 碧水 翠湖 银河 东景 西景 雅居 怡景 嘉禾 书香 绿洲 芳草"
-)
-OLD_SUFFIXES = ["新村", "新村", "小区", "小区", "里"]
-NEW_SUFFIXES = ["花苑", "花园", "家园", "名邸", "华府", "佳苑", "雅苑", "景园", "公寓", "新城", "苑"]
-CN_DIGITS = "零一二三四五六七八九"
-
-
-def cn_number(n: int) -> str:
-    """1 → 一, 12 → 十二, 40 → 四十, 123 → 一百二十三 (grid names are written this way)."""
-    if n < 10:
-        return CN_DIGITS[n]
-    if n < 20:
-        return "十" + (CN_DIGITS[n % 10] if n % 10 else "")
-    if n < 100:
-        return CN_DIGITS[n // 10] + "十" + (CN_DIGITS[n % 10] if n % 10 else "")
-    rest = n % 100
-    head = CN_DIGITS[n // 100] + "百"
-    if rest == 0:
-        return head
-    return head + ("零" + CN_DIGITS[rest] if rest < 10 else cn_number(rest) if rest >= 20 else "一" + cn_number(rest))
-
-
-# ── Identity numbers ──────────────────────────────────────────────────────────────────────────────
-# Region codes by the years they were issued (all known to stdnum's table): an ID keeps the code of
-# the county where the person was first registered. Most residents were born around Nantong; the
-# rest came from elsewhere in Jiangsu and from Anhui, Henan, Shandong and Sichuan.
-LOCAL_CODES_BEFORE_2020 = [("320602", 60), ("320611", 12), ("320623", 5), ("320681", 5), ("320682", 6), ("320684", 5)]
-LOCAL_CODES_FROM_2020 = [("320613", 75), ("320612", 10), ("320614", 5), ("320685", 5)]
-MIGRANT_CODES = [
-    ("321002", 3), ("321102", 2), ("321302", 3), ("320902", 3), ("320105", 2), ("341202", 4),
-    ("340104", 2), ("411302", 3), ("370102", 2), ("510104", 2),
-]  # fmt: skip
-MIGRANT_SHARE = 0.2
-
-MOBILE_PREFIXES = _words(
-    "130 131 132 133 135 136 137 138 139 150 151 152 153 155 156 157 158 159 "
-    "166 177 180 181 182 183 186 187 188 189 198 199"
-)
 
 
 def _cumulative(pairs):
@@ -232,6 +121,7 @@ class DistrictBuilder:
         self.link_rows: list[tuple] = []
         self.zone_plan: list[tuple[int, str, int, str]] = []  # (place id, status, days ago, reason)
         self.lifted_plan: list[int] = []
+        # Compounds split across grids and grids spanning compounds, as counted when grids are drawn.
         self.splits = {"compound_split": 0, "grid_spans_compounds": 0}
         self._birth_bounds: dict[int, tuple[int, int]] = {}
 
@@ -945,6 +835,7 @@ def district_seed(
             "priority": builder.priority,
             "places": dict(builder.place_counts),
             "zones": len(zones),
+            **builder.splits,
         },
     )
     result.seconds = time.perf_counter() - started

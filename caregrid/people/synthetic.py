@@ -719,6 +719,8 @@ def _indexes_deferred(models):
         for model, index in indexes:
             cursor.execute(str(index.remove_sql(model, editor)))
         yield
+        if connection.vendor == "postgresql":
+            connection.check_constraints()  # PostgreSQL builds no index while deferred checks are pending
         for model, index in indexes:
             cursor.execute(str(index.create_sql(model, editor)))
 

@@ -155,6 +155,13 @@ def build_world() -> World:
     )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Personas' passwords are hashed in every test; argon2's deliberate slowness buys nothing here
+    (tests/test_foundation.py checks that the real settings use argon2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db) -> World:
     return build_world()

@@ -89,3 +89,16 @@ def test_places_know_their_grid(world):
     hh = Place.objects.get(pk=world.household_a.pk)
     assert hh.grid == world.grid_a
     assert world.resident_a.grid_path == world.grid_a.path
+
+
+def test_passwords_are_hashed_with_argon2_outside_tests():
+    from caregrid import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_every_page_carries_a_content_security_policy(client):
+    response = client.get("/login/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "object-src 'none'" in policy

@@ -94,6 +94,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "at"], name="audit_actor_at_idx"),
         ]
 
+    # An event belongs to the place it concerns; scoping reads this field (see accounts.scope).
+    SCOPE_PATH_FIELD = "place_path"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("audit events are append-only")

@@ -12,9 +12,6 @@ from .models import AuditEvent
 from .roles import Cap
 from .scope import scope_places, scoped
 
-# An event belongs to the place it concerns; scoping reads this field (see accounts.scope).
-AuditEvent.SCOPE_PATH_FIELD = "place_path"
-
 FIELD_LABELS = {
     "id_number": _("身份证号"),
     "name": _("姓名"),

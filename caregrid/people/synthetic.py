@@ -90,7 +90,10 @@ class _Person:
 
 
 class DistrictBuilder:
-    """Generates one district into the database; use through `district_seed`."""
+    """Generates one district into the database; use through `district_seed`.
+
+    Names and reasons written here are data in Chinese (like a ledger's), not interface text, so they
+    are not translated: the same seed gives the same rows whatever the active language."""
 
     BATCH = 20_000
 
@@ -425,7 +428,7 @@ class DistrictBuilder:
         )
         zones = self.community_zones.get(ci, {})
         if "community" in zones:
-            self.zone_plan.append((cid, zones["community"], 9, _("发现密切接触者，社区划为防范区（合成数据）")))
+            self.zone_plan.append((cid, zones["community"], 9, "发现密切接触者，社区划为防范区（合成数据）"))
         buildings = []
         compounds = []
         used_names: set[str] = set()
@@ -440,9 +443,9 @@ class DistrictBuilder:
             kzone = zones.get(("compound", k), zones.get("community", ""))
             if ("compound", k) in zones:
                 reason = (
-                    _("发现阳性病例，划为封控区（合成数据）")
+                    "发现阳性病例，划为封控区（合成数据）"
                     if zones[("compound", k)] == ZoneStatus.SEALED
-                    else _("与封控区相邻，划为管控区（合成数据）")
+                    else "与封控区相邻，划为管控区（合成数据）"
                 )
                 self.zone_plan.append((kid, zones[("compound", k)], 5, reason))
             if ("lifted", k) in zones:
@@ -460,7 +463,7 @@ class DistrictBuilder:
                 bzone = kzone
                 if ("building", k, b) in zones:
                     bzone = ZoneStatus.SEALED
-                    self.zone_plan.append((bid, ZoneStatus.SEALED, 3, _("楼栋内发现阳性病例，封控（合成数据）")))
+                    self.zone_plan.append((bid, ZoneStatus.SEALED, 3, "楼栋内发现阳性病例，封控（合成数据）"))
                 # Some old walk-ups number their rooms per building, without units.
                 unit_list = [(None, bpath)]
                 if not (style == "old" and rng.random() < 0.08):
@@ -502,7 +505,7 @@ class DistrictBuilder:
                 gpath = self._place(
                     pid=gid,
                     kind=PlaceKind.GRID,
-                    name=_("第%(n)s网格") % {"n": cn_number(gi)},
+                    name=f"第{cn_number(gi)}网格",
                     parent_path=cpath,
                     depth=3,
                     parent_id=cid,
@@ -521,7 +524,7 @@ class DistrictBuilder:
                 mpath = self._place(
                     pid=mid,
                     kind=PlaceKind.GRID,
-                    name=_("%(compound)s%(building)s微网格") % {"compound": kname, "building": bname},
+                    name=f"{kname}{bname}微网格",
                     parent_path=current[1],
                     depth=4,
                     parent_id=current[0],
@@ -805,18 +808,18 @@ def district_seed(
             place=place,
             status=ZoneStatus.SEALED,
             start_date=as_of - dt.timedelta(days=24),
-            reason=_("发现阳性病例，划为封控区（合成数据）"),
+            reason="发现阳性病例，划为封控区（合成数据）",
         )
         zone_set(
             actor=actor,
             place=place,
             status=ZoneStatus.LIFTED,
             start_date=as_of - dt.timedelta(days=10),
-            reason=_("连续14天无新增，解除封控（合成数据）"),
+            reason="连续14天无新增，解除封控（合成数据）",
         )
         zones.append((place.name, ZoneStatus.LIFTED))
     if not ModeChange.objects.exists():
-        mode_set(actor=actor, mode=Mode.EMERGENCY, reason=_("本土疫情应急响应，转入应急模式（合成数据）"))
+        mode_set(actor=actor, mode=Mode.EMERGENCY, reason="本土疫情应急响应，转入应急模式（合成数据）")
     result = SeedResult(
         district=district,
         residents=residents,

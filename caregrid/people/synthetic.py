@@ -13,11 +13,9 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,6 +26,7 @@ from caregrid.accounts.audit import audit_record
 from caregrid.places.actions import mode_set, zone_set
 from caregrid.places.models import GridType, Mode, ModeChange, Place, PlaceKind, ZoneStatus
 
+from .bulk import analyze, indexes_deferred, reset_sequences
 from .models import Category, Resident, ResidentCategory
 from .synthetic_words import (
     COMMUNITY_WORDS,
@@ -713,40 +712,6 @@ def _unique_names(rng: random.Random, words: list[str], n: int) -> list[str]:
     return names
 
 
-@contextmanager
-def _indexes_deferred(models):
-    editor = connection.schema_editor(atomic=False)
-    editor.deferred_sql = []  # only SQL text is asked of it; it is never entered
-    indexes = [(model, index) for model in models for index in model._meta.indexes]
-    with connection.cursor() as cursor:
-        for model, index in indexes:
-            cursor.execute(str(index.remove_sql(model, editor)))
-        yield
-        if connection.vendor == "postgresql":
-            connection.check_constraints()  # PostgreSQL builds no index while deferred checks are pending
-        for model, index in indexes:
-            cursor.execute(str(index.create_sql(model, editor)))
-
-
-def _analyze(models) -> None:
-    """Fresh planner statistics after a bulk load (SQLite samples, so this takes a moment only)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA analysis_limit=2000")
-            cursor.execute("ANALYZE")
-        elif connection.vendor == "postgresql":
-            for model in models:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
-def _reset_sequences() -> None:
-    statements = connection.ops.sequence_reset_sql(no_style(), [Place, Resident])
-    if statements:
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
-
-
 @transaction.atomic
 def district_seed(
     *,
@@ -792,10 +757,10 @@ def district_seed(
     else:
         # Loading an empty ledger: build the secondary indexes once at the end (a sort) instead of
         # updating them row by row; inside the transaction, so a failure leaves them as they were.
-        with _indexes_deferred([Place, Resident]):
+        with indexes_deferred([Place, Resident, ResidentCategory]):
             district = builder.build()
-    _reset_sequences()
-    _analyze([Place, Resident, ResidentCategory])
+    reset_sequences([Place, Resident])
+    analyze([Place, Resident, ResidentCategory])
     zones = []
     for place_id, status, days_ago, reason in builder.zone_plan:
         place = Place.objects.get(pk=place_id)

@@ -28,19 +28,33 @@ class FieldProblem(Exception):
 
 _t2s = opencc.OpenCC("t2s")
 _SPACES = re.compile(r"\s+")
+_INNER_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
 
 
 def to_simplified(text: str) -> str:
     return _t2s.convert(text) if text else text
 
 
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str]:
+    """Characters that opencc's t2s changes on their own (CJK unified ideographs and extension A).
+    Text without any of them needs no conversion, which spares opencc on most ledger cells."""
+    chars = [chr(c) for c in (*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000))]
+    converted = _t2s.convert("\n".join(chars)).split("\n")
+    return frozenset(c for c, s in zip(chars, converted, strict=True) if c != s)
+
+
 def clean_text(value) -> str:
     """Full-width → half-width, Traditional → Simplified, stray spaces removed."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    text = _SPACES.sub(" ", text)
-    if not text.isascii():
+    text = str(value)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.strip()
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text:
+        text = _SPACES.sub(" ", text)
+    if not text.isascii() and not _traditional_chars().isdisjoint(text):
         text = to_simplified(text)
     return text
 
@@ -48,8 +62,8 @@ def clean_text(value) -> str:
 def clean_name(value) -> str:
     name = clean_text(value)
     # Chinese names carry no inner spaces ("张 三" is 张三); keep them between Latin words.
-    if name and not name.isascii():
-        name = re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", name)
+    if " " in name and not name.isascii():
+        name = _INNER_SPACE.sub("", name)
     if not name:
         raise FieldProblem("name_missing", _("姓名不能为空"), "name")
     if len(name) > 50:

@@ -10,6 +10,7 @@ one chunk at a time and written with executemany through Django's connection.
 import datetime as dt
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from caregrid.accounts.audit import _request_context
 from caregrid.accounts.models import AuditEvent
+from caregrid.people.bulk import analyze, indexes_deferred
 from caregrid.people.models import Category, Resident, ResidentCategory
 from caregrid.people.validation import (
     CategoryIndex,
@@ -37,6 +39,10 @@ from .reader import is_blank, is_footer, open_ledger
 
 CHUNK_SIZE = 5000
 PROGRESS_EVERY = 5000
+# Loads of at least this many rows (estimated from the file size) into a smaller ledger defer indexes.
+BULK_MIN_ROWS = 50_000
+BYTES_PER_ROW = 90
+BULK_MODELS = (Place, Resident, ResidentCategory)
 
 
 @dataclass
@@ -377,10 +383,8 @@ class ResidentImporter:
     def _clean_row(self, number: int, cells: list) -> _Row | None:
         cols = self.columns
         width = len(cells)
-
-        def get(f):
-            i = cols.get(f)
-            return cells[i] if i is not None and i < width else None
+        row_cells = {f: (cells[i] if i < width else None) for f, i in cols.items()}
+        get = row_cells.get
 
         rejected = False
         raw_id = get("id_number")
@@ -741,27 +745,11 @@ class ResidentImporter:
         report = self.report
         with transaction.atomic():
             self._prepare()
-            chunk: list[_Row] = []
-            for number, cells in ledger.rows:
-                if is_blank(cells) or is_footer(cells):
-                    continue
-                report.rows += 1
-                row = self._clean_row(number, cells)
-                if row is not None and not self._duplicate(row):
-                    chunk.append(row)
-                if len(chunk) >= self.chunk_size:
-                    self._flush(chunk)
-                    chunk = []
-                if self.progress is not None and report.rows % PROGRESS_EVERY == 0:
-                    self.progress(report.rows)
-            self._flush(chunk)
-            if self.writing:
-                with connection.cursor() as cursor:
-                    if self.new_places:
-                        cursor.executemany(self.place_sql, self.new_places)
-                self._apply_grid_moves()
-                self._apply_late_merges()
-                self._flush_audit()
+            bulk = self._is_bulk_load(Path(path))
+            with indexes_deferred(BULK_MODELS) if bulk else nullcontext():
+                self._load(ledger)
+            if bulk and self.writing:
+                analyze(BULK_MODELS)
             if self.progress is not None:
                 self.progress(report.rows)
             report.rejected.sort(key=lambda p: p.row)
@@ -774,3 +762,35 @@ class ResidentImporter:
             else:
                 report.written = True
         return report
+
+    def _is_bulk_load(self, path: Path) -> bool:
+        """A file about as large as the ledger already held loads faster with indexes built afterwards."""
+        if self.dry_run:
+            return False
+        estimated_rows = path.stat().st_size // BYTES_PER_ROW
+        return estimated_rows >= BULK_MIN_ROWS and estimated_rows >= Resident.objects.count()
+
+    def _load(self, ledger) -> None:
+        """Stream, clean and write every row (inside the run's transaction)."""
+        report = self.report
+        chunk: list[_Row] = []
+        for number, cells in ledger.rows:
+            if is_blank(cells) or is_footer(cells):
+                continue
+            report.rows += 1
+            row = self._clean_row(number, cells)
+            if row is not None and not self._duplicate(row):
+                chunk.append(row)
+            if len(chunk) >= self.chunk_size:
+                self._flush(chunk)
+                chunk = []
+            if self.progress is not None and report.rows % PROGRESS_EVERY == 0:
+                self.progress(report.rows)
+        self._flush(chunk)
+        if self.writing:
+            with connection.cursor() as cursor:
+                if self.new_places:
+                    cursor.executemany(self.place_sql, self.new_places)
+            self._apply_grid_moves()
+            self._apply_late_merges()
+            self._flush_audit()

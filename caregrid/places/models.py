@@ -68,7 +68,6 @@ class Place(models.Model):
         indexes = [
             models.Index(fields=["path"], name="place_path_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["grid_path"], name="place_grid_path_idx", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["parent", "kind", "name"], name="place_parent_kind_name_idx"),
         ]
 
     def __str__(self) -> str:

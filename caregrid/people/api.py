@@ -14,7 +14,8 @@ from caregrid.accounts.api import ERRORS, MAX_PAGE, ApiError, ErrorOut, Id, Out,
 from caregrid.accounts.masking import mask_id_number, mask_phone
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import get_scoped, scoped
-from caregrid.places.models import Place, PlaceKind, ZonePeriod, ZoneStatus
+from caregrid.places.api import zone_out
+from caregrid.places.models import Place, PlaceKind, ZoneStatus
 from caregrid.places.queries import today, zone_of, zones_for
 from caregrid.places.tree import address_label, addresses_for, ids_from_path
 
@@ -167,21 +168,6 @@ class CategoryOut(Out):
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def _age(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def _zone_out(period: ZonePeriod | None) -> dict | None:
-    if period is None:
-        return None
-    return {
-        "status": period.status,
-        "label": str(ZoneStatus(period.status).label),
-        "start_date": period.start_date,
-        "set_on": period.place_id,
-    }
-
-
 def _grid_id(resident: Resident) -> int | None:
     ids = ids_from_path(resident.grid_path)
     return ids[-1] if ids else None
@@ -222,7 +208,7 @@ def _detail_out(resident: Resident, warnings=()) -> dict:
         "name": resident.name,
         "gender": resident.gender,
         "birth_date": resident.birth_date,
-        "age": _age(resident.birth_date, day),
+        "age": resident.age_on(day),
         "id_number_masked": mask_id_number(resident.id_number),
         "phone_masked": mask_phone(resident.phone),
         "phone_valid": resident.phone_valid,
@@ -245,7 +231,7 @@ def _detail_out(resident: Resident, warnings=()) -> dict:
             for link in links
         ],
         "is_priority": resident.is_priority,
-        "zone": _zone_out(zone_of(household, day)),
+        "zone": zone_out(zone_of(household, day)),
         "version": resident.version,
         "created_at": resident.created_at,
         "updated_at": resident.updated_at,
@@ -284,7 +270,7 @@ def resident_list(request, params: Query[ResidentQuery]):
             "name": r.name,
             "gender": r.gender,
             "birth_date": r.birth_date,
-            "age": _age(r.birth_date, day),
+            "age": r.age_on(day),
             "id_number_masked": mask_id_number(r.id_number),
             "phone_masked": mask_phone(r.phone),
             "phone_valid": r.phone_valid,
@@ -293,7 +279,7 @@ def resident_list(request, params: Query[ResidentQuery]):
             "grid_id": _grid_id(r),
             "categories": [{"code": link.category.code, "name": link.category.name} for link in r.active_links],
             "is_priority": r.is_priority,
-            "zone": _zone_out(zones.get(r.household_id)),
+            "zone": zone_out(zones.get(r.household_id)),
             "version": r.version,
         }
         for r in rows

@@ -27,6 +27,11 @@ class Category(models.Model):
         return self.name
 
 
+def age_on(birth, day) -> int:
+    """Whole years of age on a day."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
 class Gender(models.TextChoices):
     MALE = "M", _("男")
     FEMALE = "F", _("女")
@@ -74,6 +79,9 @@ class Resident(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def age_on(self, day) -> int:
+        return age_on(self.birth_date, day)
 
 
 class ResidentCategory(models.Model):

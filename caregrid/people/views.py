@@ -25,7 +25,7 @@ from caregrid.places.tree import addresses_for, ancestors
 
 from . import actions
 from .forms import CategoryForm, HouseholdPicker, ResidentFilterForm, ResidentForm
-from .models import Category, Resident, ResidentCategory
+from .models import Category, Resident, ResidentCategory, age_on
 from .queries import category_active_q, resident_search, residents_visible, with_categories
 from .validation import FieldProblem, clean_phone, parse_id_number, phone_problem
 
@@ -33,10 +33,6 @@ from .validation import FieldProblem, clean_phone, parse_id_number, phone_proble
 def _require(user, capability: str) -> None:
     if not can(user, capability):
         raise PermissionDenied
-
-
-def age_on(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 @dataclass
@@ -73,7 +69,7 @@ def _rows(residents: list[Resident], day: dt.date) -> list[Row]:
                 url=detail.format(r.pk),
                 name=r.name,
                 gender=r.get_gender_display(),
-                age=age_on(r.birth_date, day),
+                age=r.age_on(day),
                 id_masked=mask_id_number(r.id_number),
                 phone_masked=mask_phone(r.phone),
                 phone_valid=r.phone_valid,
@@ -174,14 +170,12 @@ def _detail_context(request, resident: Resident, unmasked: dict | None = None) -
         history = resident_history(resident, limit=10)
     return {
         "resident": resident,
-        "age": age_on(resident.birth_date, day),
+        "age": resident.age_on(day),
         "crumbs": _crumbs(user, resident.household),
         "address": addresses_for([resident.household])[resident.household_id],
         "zone": zone_of(resident.household, day),
         "links": links,
-        "members": [
-            {"resident": m, "age": age_on(m.birth_date, day), "id_masked": mask_id_number(m.id_number)} for m in members
-        ],
+        "members": [{"resident": m, "age": m.age_on(day), "id_masked": mask_id_number(m.id_number)} for m in members],
         "history": history,
         "pii": _pii(resident, unmasked),
         "may_unmask": in_scope(user, resident, Cap.UNMASK),

@@ -93,7 +93,7 @@ class ZoneIn(Schema):
     reason: Text = Field(max_length=500)
 
 
-def _zone_out(period: ZonePeriod | None) -> dict | None:
+def zone_out(period: ZonePeriod | None) -> dict | None:
     if period is None:
         return None
     return {
@@ -154,7 +154,7 @@ def _places_out(user, places: list[Place], *, detail: bool = False) -> list[dict
             "grid": {"id": grid.pk, "kind": grid.kind, "name": grid.name} if grid else None,
             "grid_type": p.grid_type,
             "child_count": counts.get(p.pk, 0),
-            "zone": _zone_out(zones.get(p.pk)),
+            "zone": zone_out(zones.get(p.pk)),
         }
         if detail:
             row["ancestors"] = [{"id": c.pk, "kind": c.kind, "name": c.name} for c in chain if c.pk != p.pk]

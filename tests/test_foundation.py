@@ -102,3 +102,15 @@ def test_every_page_carries_a_content_security_policy(client):
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "object-src 'none'" in policy
+
+
+def test_pages_are_in_chinese_even_for_an_english_browser(client):
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.headers["Content-Language"] == "zh-hans"
+    assert "登录" in response.content.decode()
+
+
+def test_the_language_switch_turns_pages_english(client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    response = client.get("/login/")
+    assert response.headers["Content-Language"] == "en"

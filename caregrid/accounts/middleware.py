@@ -2,6 +2,10 @@
 
 import uuid
 
+from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
 from .audit import RequestContext, reset_request_context, set_request_context
 
 
@@ -18,3 +22,16 @@ class RequestContextMiddleware:
             reset_request_context(token)
         response["X-Request-Id"] = request.request_id
         return response
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """Simplified Chinese unless the user chose another language (the switch sets a cookie).
+
+    The browser's Accept-Language is not consulted: bureau staff work in Chinese whatever language
+    their machine's browser was installed in."""
+
+    def process_request(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

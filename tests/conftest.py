@@ -156,6 +156,16 @@ def build_world() -> World:
 
 
 @pytest.fixture(autouse=True)
+def chinese_after_each_test():
+    """A request made in English leaves English active on the test thread; start every test in Chinese."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Personas' passwords are hashed in every test; argon2's deliberate slowness buys nothing here
     (tests/test_foundation.py checks that the real settings use argon2)."""

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('places', '0001_initial'),
+        ("places", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='place',
-            name='place_parent_kind_name_idx',
+            model_name="place",
+            name="place_parent_kind_name_idx",
         ),
     ]

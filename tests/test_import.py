@@ -261,6 +261,71 @@ def test_an_id_registered_outside_the_importers_scope_is_rejected(world, tmp_pat
     assert other.household == world.household_other
 
 
+# --- large files: read and cleaned in a child process ---
+
+
+@pytest.fixture
+def pipeline(monkeypatch):
+    """Clean in a forked child even for a small file, as the importer does for large ones."""
+    from caregrid.people.ledger import importer
+
+    monkeypatch.setattr(importer, "PIPELINE_MIN_ROWS", 0)
+    monkeypatch.setattr(importer, "PIPE_CHUNK_ROWS", 2)  # several messages even for a few rows
+    return importer
+
+
+def test_the_child_process_gives_the_same_report_and_writes(world, tmp_path, pipeline):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+
+    strict = run_import(path)
+    report = run_import(path, "--partial")
+
+    assert strict["rejected"] == EXPECTED_REJECTED and strict["warnings"] == EXPECTED_WARNINGS
+    assert (strict["rows"], strict["imported"], strict["merged_duplicates"]) == (7, 0, 1)
+    assert report["rejected"] == EXPECTED_REJECTED and report["warnings"] == EXPECTED_WARNINGS
+    assert (report["imported"], report["merged_duplicates"]) == (3, 1)
+    zhang = Resident.objects.get(id_number=ID_NEW)
+    assert (zhang.name, zhang.phone, zhang.household.grid) == ("张国华", "13812345001", world.grid_a)
+    assert sorted(zhang.categories.values_list("code", flat=True)) == ["dibao", "elderly_advanced_age", "elderly_alone"]
+    assert Resident.objects.get(id_number=ID_PHONE).grid_path == world.grid_b.path
+
+
+def test_a_failure_in_the_child_process_is_raised_and_nothing_is_written(world, tmp_path, pipeline, monkeypatch):
+    from caregrid.people.ledger.actions import ledger_import
+
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    clean = pipeline._Cleaner.clean
+
+    def failing(self, number, cells):
+        if number == 10:
+            raise ValueError("row 10 could not be cleaned")
+        return clean(self, number, cells)
+
+    monkeypatch.setattr(pipeline._Cleaner, "clean", failing)
+    before = Resident.objects.count()
+
+    with pytest.raises(ValueError, match="row 10 could not be cleaned"):
+        ledger_import(actor="test", path=path, into=world.community, partial=True)
+
+    assert Resident.objects.count() == before
+
+
+def test_a_child_process_that_dies_is_reported_not_waited_for(world, tmp_path, pipeline, monkeypatch):
+    import os
+
+    from caregrid.people.ledger.actions import ledger_import
+
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    monkeypatch.setattr(pipeline, "PIPE_POLL_SECONDS", 0.05)
+    monkeypatch.setattr(pipeline._Cleaner, "clean", lambda self, number, cells: os._exit(3))
+
+    with pytest.raises(RuntimeError, match="ended without finishing"):
+        ledger_import(actor="test", path=path, into=world.community, partial=True)
+
+
 # --- the upload page ---
 
 

@@ -5,12 +5,22 @@ Speed matters (a district is a million rows), so the hot loop works on tuples an
 are memoised per distinct value, places are cached by (parent, kind, name) and created in bulk with
 ids allocated up front (their materialised path needs the id), residents are looked up by ID number
 one chunk at a time and written with executemany through Django's connection.
+
+Large files run as a pipeline on two processes: a forked child reads the file and does the pure
+per-row cleaning (`_Cleaner`), sending plain tuples back in chunks, while this process resolves
+places, merges duplicates and writes. Small files are cleaned in-process by the same code, so both
+paths give the same report.
 """
 
 import datetime as dt
+import multiprocessing
+import os
+import pickle
 import re
+import signal
+import traceback
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +28,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from stdnum.cn.ric import calc_check_digit
 
 from caregrid.accounts.audit import _request_context
 from caregrid.accounts.models import AuditEvent
@@ -26,6 +37,7 @@ from caregrid.people.models import Category, Resident, ResidentCategory
 from caregrid.people.validation import (
     CategoryIndex,
     FieldProblem,
+    _region_known,
     clean_name,
     clean_phone,
     clean_text,
@@ -35,7 +47,7 @@ from caregrid.people.validation import (
 )
 from caregrid.places.models import Place, PlaceKind
 
-from .reader import is_blank, is_footer, open_ledger
+from .reader import HEADER_ALIASES, is_blank, is_footer, open_ledger
 
 CHUNK_SIZE = 5000
 PROGRESS_EVERY = 5000
@@ -43,6 +55,13 @@ PROGRESS_EVERY = 5000
 BULK_MIN_ROWS = 50_000
 BYTES_PER_ROW = 90
 BULK_MODELS = (Place, Resident, ResidentCategory)
+# Files of at least this many rows (estimated from the file size) are cleaned in a child process.
+PIPELINE_MIN_ROWS = 20_000
+PIPE_CHUNK_ROWS = 4000  # cleaned rows per message from the child
+PIPE_POLL_SECONDS = 1.0
+CHILD_STALL_SECONDS = 300  # a child that sends nothing for this long is taken to hang
+HEADER_FIELDS = tuple(HEADER_ALIASES)
+BULK_CACHE_KIB = 262_144  # SQLite page cache during a bulk load
 
 
 @dataclass
@@ -139,6 +158,26 @@ def parse_address(text: str) -> tuple[str, str, str, str] | None:
     )
 
 
+@lru_cache(maxsize=20_000)
+def _compound_part(value: str) -> str:
+    return _text(value)
+
+
+@lru_cache(maxsize=20_000)
+def _building_part(value: str) -> str:
+    return building_name(_text(value).replace(" ", ""))
+
+
+@lru_cache(maxsize=20_000)
+def _unit_part(value: str) -> str:
+    return unit_name(_text(value).replace(" ", ""))
+
+
+@lru_cache(maxsize=50_000)
+def _room_part(value: str) -> str:
+    return room_name(_text(value).replace(" ", ""))
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -194,6 +233,12 @@ class IdAllocator:
         self.next += n
         return ids
 
+    def take_one(self) -> int:
+        if self.next is not None and self.vendor != "postgresql":
+            self.next += 1
+            return self.next - 1
+        return self.take(1)[0]
+
 
 def _insert_sql(model, columns: list[str]) -> str:
     qn = connection.ops.quote_name
@@ -236,23 +281,349 @@ RESIDENT_COLUMNS = [
     "version",
 ]
 LINK_COLUMNS = ["resident_id", "category_id", "since", "until", "note"]
-# Fields an import may change on an existing resident, in the order kept in `_Row.values`.
+# Fields an import may change on an existing resident.
 UPDATABLE = ("name", "phone", "household_id", "emergency_contact", "emergency_phone", "note")
+
+
+# A cleaned row as the cleaning stage hands it on (a plain tuple: cheap to build, pickle and index).
+# Rejected rows are (number, rejects); accepted rows carry, from R_ID on, the resident's columns in
+# insert order. `R_GIVEN` is a bit mask of the optional fields the file filled in.
+R_NUMBER, R_PROBLEMS, R_KEY, R_UPPER, R_ROOM, R_CATEGORIES, R_GIVEN = range(7)
+R_ID, R_NAME, R_GENDER, R_BIRTH, R_PHONE, R_VALID, R_TAIL, R_CONTACT, R_EPHONE, R_NOTE, R_END = range(7, 18)
+GIVEN_PHONE, GIVEN_CONTACT, GIVEN_NOTE, GIVEN_EPHONE = 1, 2, 4, 8
 
 
 class _Row:
     """One accepted row on its way to the database."""
 
-    __slots__ = ("number", "key", "facts", "values", "categories", "household", "pk")
+    __slots__ = ("number", "key", "rec", "categories", "household", "pk", "merged")
 
-    def __init__(self, number, key, facts, values, categories, household):
-        self.number = number
-        self.key = key
-        self.facts = facts  # IdFacts
-        self.values = values  # dict of UPDATABLE fields given by the file (blank cells absent)
-        self.categories = categories  # tuple of category ids, or None when the file says nothing
+    def __init__(self, rec: tuple, household: tuple):
+        self.number = rec[R_NUMBER]
+        self.key = rec[R_KEY]
+        self.rec = rec
+        self.categories = rec[R_CATEGORIES]  # tuple of category ids, or None when the file says nothing
         self.household = household  # place tuple
         self.pk = None
+        self.merged = None  # the values once a duplicate row was merged into this one
+
+    @property
+    def id_number(self) -> str:
+        return self.rec[R_ID]
+
+    @property
+    def values(self) -> dict:
+        """The UPDATABLE fields given by the file (blank cells absent)."""
+        if self.merged is not None:
+            return self.merged
+        rec = self.rec
+        given = rec[R_GIVEN]
+        values = {"name": rec[R_NAME]}
+        if given & GIVEN_PHONE:
+            values["phone"] = rec[R_PHONE]
+        if given & GIVEN_CONTACT:
+            values["emergency_contact"] = rec[R_CONTACT]
+        if given & GIVEN_NOTE:
+            values["note"] = rec[R_NOTE]
+        if given & GIVEN_EPHONE:
+            values["emergency_phone"] = rec[R_EPHONE]
+        return values
+
+
+def _tail(phone: str, valid: bool) -> str:
+    if phone.isascii() and phone.isdigit():
+        return phone[-4:] if valid and len(phone) >= 4 else ""
+    return phone_tail(phone, valid)
+
+
+_CELL_ABSENT = 1 << 30  # column index of a field the file lacks (never < len(cells))
+
+
+class _Cleaner:
+    """The per-row work that needs neither the database nor the import's state: ID numbers, names,
+    phones, categories and addresses cleaned with the shared validators. Pure, so it may run in
+    another process; its results are plain tuples (see R_*)."""
+
+    def __init__(self, columns: dict[str, int], categories: CategoryIndex, today: dt.date):
+        self.columns = columns
+        self.categories = categories
+        self.today = today
+        self.category_cache: dict[str, tuple] = {}
+        self.uppers: dict[tuple, tuple] = {}
+        self.adapt_date = connection.ops.adapt_datefield_value
+        at = {f: columns.get(f, _CELL_ABSENT) for f in HEADER_FIELDS}
+        self.at = at
+        self.has_room = "room" in columns
+        self.has_grid = "grid" in columns
+
+    def clean(self, number: int, cells: list) -> tuple:
+        at = self.at
+        width = len(cells)
+        rejects = []
+
+        # ID number: the plain 18-character case checked inline, anything else by parse_id_number.
+        i = at["id_number"]
+        raw_id = cells[i] if i < width else None
+        facts = None
+        if type(raw_id) is str and len(raw_id) == 18 and raw_id.isascii() and raw_id[:17].isdigit():
+            last = raw_id[17]
+            if last == "x":
+                raw_id = raw_id.upper()
+                last = "X"
+            if (last == "X" or last.isdigit()) and last == calc_check_digit(raw_id):
+                try:
+                    birth = dt.date(int(raw_id[6:10]), int(raw_id[10:12]), int(raw_id[12:14]))
+                except ValueError:
+                    birth = None
+                if birth is not None and birth <= self.today and birth.year >= 1890 and _region_known(raw_id[:6]):
+                    facts = (raw_id, "M" if int(raw_id[16]) % 2 else "F", birth)
+        if facts is None:
+            try:
+                f = parse_id_number(raw_id if type(raw_id) is str else _cell(raw_id), today=self.today)
+                facts = (f.number, f.gender, f.birth_date)
+            except FieldProblem as p:
+                rejects.append(("id_number", p.code, p.message))
+
+        i = at["name"]
+        v = cells[i] if i < width else None
+        name = _name(v.strip() if type(v) is str else _cell(v))
+        if type(name) is not str:
+            rejects.append(("name", name.code, name.message))
+
+        # Address in columns: the common complete case from memoised parts.
+        address = None
+        if self.has_room:
+            i = at["compound"]
+            v = cells[i] if i < width else None
+            compound = _compound_part(v.strip() if type(v) is str else _cell(v))
+            i = at["building"]
+            v = cells[i] if i < width else None
+            building = _building_part(v.strip() if type(v) is str else _cell(v))
+            i = at["room"]
+            v = cells[i] if i < width else None
+            room = _room_part(v.strip() if type(v) is str else _cell(v))
+            if compound and building and room:
+                i = at["unit"]
+                v = cells[i] if i < width else None
+                address = (compound, building, _unit_part(v.strip() if type(v) is str else _cell(v)), room)
+        if address is None:
+            address, problem = self._address(cells)
+            if problem is not None:
+                rejects.append(problem)
+        if rejects:
+            return (number, tuple(rejects))
+
+        warnings = []
+        given = 0
+        phone = ""
+        i = at["phone"]
+        v = cells[i] if i < width else None
+        if v not in (None, ""):
+            cleaned, valid = _phone(v)
+            if cleaned:
+                phone = cleaned
+                given |= GIVEN_PHONE
+                if not valid:
+                    p = phone_problem(cleaned)
+                    warnings.append(("phone", p.code, p.message))
+        valid = phone == "" or _phone(phone)[1]
+        contact = ""
+        i = at["emergency_contact"]
+        v = cells[i] if i < width else None
+        if v is not None:
+            v = v.strip() if type(v) is str else _cell(v)
+            if v:
+                contact = _text(v)[:50]
+                given |= GIVEN_CONTACT
+        note = ""
+        i = at["note"]
+        v = cells[i] if i < width else None
+        if v is not None:
+            v = v.strip() if type(v) is str else _cell(v)
+            if v:
+                note = v
+                given |= GIVEN_NOTE
+        e_phone = ""
+        i = at["emergency_phone"]
+        v = cells[i] if i < width else None
+        if v not in (None, ""):
+            cleaned, e_valid = _phone(v)
+            if cleaned:
+                e_phone = cleaned
+                given |= GIVEN_EPHONE
+                if not e_valid:
+                    warnings.append(
+                        (
+                            "emergency_phone",
+                            "phone_invalid",
+                            _("紧急联系电话“%(value)s”无效，已原样保留") % {"value": cleaned},
+                        )
+                    )
+        categories = None
+        i = at["categories"]
+        v = cells[i] if i < width else None
+        if v is not None:
+            raw_categories = v.strip() if type(v) is str else _cell(v)
+            if raw_categories:
+                found, unknown = self._categories(raw_categories)
+                for part in unknown:
+                    warnings.append(
+                        (
+                            "categories",
+                            "category_unknown",
+                            _("人员类别“%(name)s”不在类别表中，已忽略；请核对或先在类别表中添加") % {"name": part},
+                        )
+                    )
+                if found or not unknown:
+                    categories = found
+        if self.has_grid:
+            i = at["grid"]
+            v = cells[i] if i < width else None
+            grid_name = _text(v.strip() if type(v) is str else _cell(v)) if v is not None else ""
+        else:
+            grid_name = ""
+        upper = (address[0], address[1], address[2], grid_name)
+        upper = self.uppers.setdefault(upper, upper)  # one shared tuple per unit (smaller to pickle)
+        id_number, gender, birth = facts
+        key = int(id_number[:17]) * 11 + (10 if id_number[17] == "X" else int(id_number[17]))
+        return (
+            number,
+            tuple(warnings) if warnings else None,
+            key,
+            upper,
+            address[3],
+            categories,
+            given,
+            id_number,
+            name,
+            gender,
+            self.adapt_date(birth),
+            phone,
+            valid,
+            _tail(phone, valid),
+            contact,
+            e_phone,
+            note,
+        )
+
+    def _categories(self, raw: str) -> tuple[tuple[int, ...], list[str]]:
+        cached = self.category_cache.get(raw)
+        if cached is None:
+            found, unknown = self.categories.resolve_all(raw)
+            cached = (tuple(c.pk for c in found), unknown)
+            self.category_cache[raw] = cached
+        return cached
+
+    def _address(self, cells: list) -> tuple[tuple[str, str, str, str] | None, tuple | None]:
+        """(address, None) or (None, the reject as (field, code, message))."""
+        width = len(cells)
+        at = self.at
+
+        def get(f):
+            i = at[f]
+            return cells[i] if i < width else None
+
+        cols = self.columns
+        if "room" in cols:
+            compound = _text(_cell(get("compound")))
+            building = _text(_cell(get("building"))).replace(" ", "")
+            unit = _text(_cell(get("unit"))).replace(" ", "")
+            room = _text(_cell(get("room"))).replace(" ", "")
+            if compound and building and room:
+                return (compound, building_name(building), unit_name(unit), room_name(room)), None
+            if not room and "address" in cols and _cell(get("address")):
+                pass  # fall through to the one-column address
+            else:
+                missing = next(f for f, v in (("compound", compound), ("building", building), ("room", room)) if not v)
+                label = {"compound": _("小区"), "building": _("楼栋"), "room": _("房号")}[missing]
+                return None, (missing, "address_missing", _("住址不完整：%(part)s不能为空") % {"part": label})
+        text = _cell(get("address"))
+        if not text:
+            return None, ("address", "address_missing", _("住址不能为空"))
+        parsed = parse_address(text)
+        if parsed is None:
+            return None, (
+                "address",
+                "address_invalid",
+                _("无法识别住址“%(value)s”：应写成“小区+楼栋+单元+房号”，如“紫东花苑3幢2单元302室”")
+                % {"value": text[:60]},
+            )
+        return parsed, None
+
+
+def _cleaned_chunks(cleaner: _Cleaner, rows, size: int):
+    """Clean the data rows (blank and footer rows left out), `size` results at a time."""
+    clean = cleaner.clean
+    batch = []
+    for number, cells in rows:
+        if is_blank(cells) or is_footer(cells):
+            continue
+        batch.append(clean(number, cells))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _ChildFailed(RuntimeError):
+    pass
+
+
+def _piped_chunks(cleaner: _Cleaner, rows, size: int):
+    """The same chunks as `_cleaned_chunks`, read and cleaned by a forked child process so that the
+    parent can spend its time on places and writes. The child never touches the database; it sends
+    pickled chunks through a pipe, then an empty message; an exception in it is sent over and raised
+    here, and a child that dies or stalls raises too."""
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            receiver.close()
+            for batch in _cleaned_chunks(cleaner, rows, size):
+                sender.send_bytes(b"R" + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            sender.send_bytes(b"")
+            code = 0
+        except BaseException as e:  # noqa: BLE001 - every failure goes to the parent
+            try:
+                payload = pickle.dumps(e, pickle.HIGHEST_PROTOCOL)
+                pickle.loads(payload)  # noqa: S301 - our own bytes
+            except Exception:  # noqa: BLE001
+                payload = pickle.dumps(_ChildFailed(traceback.format_exc()[-4000:]))
+            with suppress(Exception):  # else the parent sees the pipe close
+                sender.send_bytes(b"E" + payload)
+        finally:
+            os._exit(code)
+    sender.close()
+    exited = False
+    try:
+        while True:
+            waited = 0.0
+            while not receiver.poll(PIPE_POLL_SECONDS):
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    exited = True
+                    if receiver.poll(0):
+                        break
+                    raise _ChildFailed("the reading process ended without finishing the file")
+                waited += PIPE_POLL_SECONDS
+                if waited >= CHILD_STALL_SECONDS:
+                    raise _ChildFailed(f"the reading process sent nothing for {CHILD_STALL_SECONDS} s")
+            try:
+                message = receiver.recv_bytes()
+            except EOFError:
+                raise _ChildFailed("the reading process ended without finishing the file") from None
+            if not message:
+                break
+            if message[:1] == b"E":
+                raise pickle.loads(memoryview(message)[1:])  # noqa: S301 - from our own child
+            yield pickle.loads(memoryview(message)[1:])  # noqa: S301
+    finally:
+        receiver.close()
+        if not exited and os.waitpid(pid, os.WNOHANG)[0] != pid:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 # A cached place: (id, path, depth, grid_id, grid_path).
@@ -270,6 +641,7 @@ class ResidentImporter:
         scope_paths: list[str] | None = None,
         progress: Callable[[int], None] | None = None,
         chunk_size: int = CHUNK_SIZE,
+        pipeline: bool | None = None,
     ):
         self.actor = actor
         self.into = into
@@ -278,6 +650,7 @@ class ResidentImporter:
         self.scope_paths = scope_paths
         self.progress = progress
         self.chunk_size = chunk_size
+        self.pipeline = pipeline  # clean in a child process; None: when the file is large
         self.report = ImportReport()
 
     # -- setup --
@@ -302,6 +675,7 @@ class ResidentImporter:
             if kind == PlaceKind.GRID and (name not in self.grids or parent_id == community.pk):
                 self.grids[name] = rec
         self.community_rec = (community.pk, community.path, community.depth, None, "")
+        self.uppers: dict[tuple, tuple] = {}  # (compound, building, unit, grid name) → (grid, parent of households)
         self.new_places: list[tuple] = []
         self.grid_moves: dict[int, PlaceRec] = {}  # existing household id → new grid
         # A ledger into an empty table needs no lookups of existing residents.
@@ -321,7 +695,7 @@ class ResidentImporter:
         rec = self.places.get(key)
         if rec is not None:
             return rec
-        (pk,) = self.place_ids.take(1)
+        pk = self.place_ids.take_one()
         if kind == PlaceKind.GRID:
             grid_id, grid_path, grid_type = None, "", "comprehensive"
         else:
@@ -348,13 +722,19 @@ class ResidentImporter:
             self.grids[name] = rec
         return rec
 
-    def _household(self, address: tuple[str, str, str, str], grid_name: str) -> PlaceRec:
-        compound_name, building, unit, room = address
-        grid = self._grid(grid_name) if grid_name else None
-        compound = self._place(self.community_rec, PlaceKind.COMPOUND, compound_name, None)
-        parent = self._place(compound, PlaceKind.BUILDING, building, grid)
-        if unit:
-            parent = self._place(parent, PlaceKind.UNIT, unit, grid)
+    def _household(self, upper: tuple[str, str, str, str], room: str) -> PlaceRec:
+        # Grids, compounds, buildings and units never change once found, so the household's parent is
+        # cached by the whole (compound, building, unit, grid name).
+        found = self.uppers.get(upper)
+        if found is None:
+            compound_name, building, unit, grid_name = upper
+            grid = self._grid(grid_name) if grid_name else None
+            compound = self._place(self.community_rec, PlaceKind.COMPOUND, compound_name, None)
+            parent = self._place(compound, PlaceKind.BUILDING, building, grid)
+            if unit:
+                parent = self._place(parent, PlaceKind.UNIT, unit, grid)
+            found = self.uppers[upper] = (grid, parent)
+        grid, parent = found
         household = self._place(parent, PlaceKind.HOUSEHOLD, room, grid)
         if grid is not None and household[3] != grid[0]:
             # The file moves an existing household to another grid (a compound may span two).
@@ -380,128 +760,18 @@ class ResidentImporter:
     def _warn(self, number: int, column_field: str, code: str, message: str) -> None:
         self.report.warnings.append(Problem(number, self.labels.get(column_field, ""), code, message))
 
-    def _clean_row(self, number: int, cells: list) -> _Row | None:
-        cols = self.columns
-        width = len(cells)
-        row_cells = {f: (cells[i] if i < width else None) for f, i in cols.items()}
-        get = row_cells.get
-
-        rejected = False
-        raw_id = get("id_number")
-        try:
-            facts = parse_id_number(raw_id if type(raw_id) is str else _cell(raw_id), today=self.today)
-        except FieldProblem as p:
-            self._reject(number, "id_number", p)
-            rejected = True
-            facts = None
-        name = _name(_cell(get("name")))
-        if type(name) is not str:
-            self._reject(number, "name", name)
-            rejected = True
-        address = self._address(number, get)
-        if address is None:
-            rejected = True
-        if rejected:
-            return None
-        values = {"name": name}
-        phone_cell = get("phone")
-        if phone_cell not in (None, ""):
-            phone, valid = _phone(phone_cell)
-            if phone:
-                values["phone"] = phone
-                if not valid:
-                    p = phone_problem(phone)
-                    self._warn(number, "phone", p.code, p.message)
-        for f in ("emergency_contact", "note"):
-            v = _cell(get(f))
-            if v:
-                values[f] = _text(v)[:50] if f == "emergency_contact" else v
-        e_cell = get("emergency_phone")
-        if e_cell not in (None, ""):
-            e_phone, e_valid = _phone(e_cell)
-            if e_phone:
-                values["emergency_phone"] = e_phone
-                if not e_valid:
-                    self._warn(
-                        number,
-                        "emergency_phone",
-                        "phone_invalid",
-                        _("紧急联系电话“%(value)s”无效，已原样保留") % {"value": e_phone},
-                    )
-        categories = None
-        raw_categories = _cell(get("categories"))
-        if raw_categories:
-            found, unknown = self._categories(raw_categories)
-            for part in unknown:
-                self._warn(
-                    number,
-                    "categories",
-                    "category_unknown",
-                    _("人员类别“%(name)s”不在类别表中，已忽略；请核对或先在类别表中添加") % {"name": part},
-                )
-            if found or not unknown:
-                categories = found
-        grid_name = _text(_cell(get("grid"))) if "grid" in cols else ""
-        household = self._household(address, grid_name)
-        key = int(facts.number[:17]) * 11 + (10 if facts.number[17] == "X" else int(facts.number[17]))
-        return _Row(number, key, facts, values, categories, household)
-
-    def _categories(self, raw: str) -> tuple[tuple[int, ...], list[str]]:
-        cached = self._category_cache.get(raw)
-        if cached is None:
-            found, unknown = self.categories.resolve_all(raw)
-            cached = (tuple(c.pk for c in found), unknown)
-            self._category_cache[raw] = cached
-        return cached
-
-    def _address(self, number: int, get) -> tuple[str, str, str, str] | None:
-        cols = self.columns
-        if "room" in cols:
-            compound = _text(_cell(get("compound")))
-            building = _text(_cell(get("building"))).replace(" ", "")
-            unit = _text(_cell(get("unit"))).replace(" ", "")
-            room = _text(_cell(get("room"))).replace(" ", "")
-            if compound and building and room:
-                return compound, building_name(building), unit_name(unit), room_name(room)
-            if not room and "address" in cols and _cell(get("address")):
-                pass  # fall through to the one-column address
-            else:
-                missing = next(f for f, v in (("compound", compound), ("building", building), ("room", room)) if not v)
-                label = {"compound": _("小区"), "building": _("楼栋"), "room": _("房号")}[missing]
-                self._reject(
-                    number, missing, None, "address_missing", _("住址不完整：%(part)s不能为空") % {"part": label}
-                )
-                return None
-        text = _cell(get("address"))
-        if not text:
-            self._reject(number, "address", None, "address_missing", _("住址不能为空"))
-            return None
-        parsed = parse_address(text)
-        if parsed is None:
-            self._reject(
-                number,
-                "address",
-                None,
-                "address_invalid",
-                _("无法识别住址“%(value)s”：应写成“小区+楼栋+单元+房号”，如“紫东花苑3幢2单元302室”")
-                % {"value": text[:60]},
-            )
-        return parsed
-
     def _merge_into(self, first: _Row, later: _Row) -> None:
+        values = first.values
         for f, v in later.values.items():
-            first.values.setdefault(f, v)
+            values.setdefault(f, v)
+        first.merged = values
         if later.categories:
             merged = list(first.categories or ())
             merged += [c for c in later.categories if c not in merged]
             first.categories = tuple(merged)
 
-    def _duplicate(self, row: _Row) -> bool:
-        """Merge a later row for an ID already seen into the first one; True if it was a duplicate."""
-        seen = self.seen.get(row.key)
-        if seen is None:
-            self.seen[row.key] = row
-            return False
+    def _duplicate_of(self, row: _Row, seen) -> None:
+        """Merge a later row for an ID already seen into the first one."""
         first_number = seen.number if isinstance(seen, _Row) else seen >> 33
         self.report.merged_duplicates += 1
         self._warn(
@@ -514,14 +784,13 @@ class ResidentImporter:
             self._merge_into(seen, row)
         else:
             self.late_merges.append((seen, row))
-        return True
 
     # -- writing --
 
     def _existing(self, rows: list[_Row]) -> dict[str, tuple]:
         if self.table_empty:
             return {}
-        numbers = [r.facts.number for r in rows]
+        numbers = [r.id_number for r in rows]
         found = {}
         for pk, number, *rest in Resident.objects.filter(id_number__in=numbers).values_list(
             "id", "id_number", *UPDATABLE, "place_path", "phone_valid"
@@ -537,69 +806,82 @@ class ResidentImporter:
         return found
 
     def _flush(self, rows: list[_Row]) -> None:
+        seen = self.seen
         if not self.writing:
             for row in rows:
-                self.seen[row.key] = (row.number << 33) | 0
+                seen[row.key] = (row.number << 33) | 0
             return
         with connection.cursor() as cursor:
             if self.new_places:
                 cursor.executemany(self.place_sql, self.new_places)
                 self.new_places = []
             existing = self._existing(rows)
-            new_rows = [r for r in rows if r.facts.number not in existing]
+            new_rows = [r for r in rows if r.rec[R_ID] not in existing] if existing else rows
             pks = self.resident_ids.take(len(new_rows))
             inserts, links = [], []
+            append, link = inserts.append, links.append
+            district_id = self.district_id
             now = self.db_now
-            adapt_date = connection.ops.adapt_datefield_value
+            priority, plain = (True, now, now, 1), (False, now, now, 1)
             for row, pk in zip(new_rows, pks, strict=True):
                 row.pk = pk
-                v = row.values
-                phone = v.get("phone", "")
-                valid = phone == "" or _phone(phone)[1]
                 h = row.household
-                cats = row.categories or ()
-                inserts.append(
-                    (
-                        pk,
-                        self.district_id,
-                        h[0],
-                        h[1],
-                        h[4],
-                        row.facts.number,
-                        v["name"],
-                        row.facts.gender,
-                        adapt_date(row.facts.birth_date),
-                        phone,
-                        valid,
-                        phone_tail(phone, valid),
-                        v.get("emergency_contact", ""),
-                        v.get("emergency_phone", ""),
-                        v.get("note", ""),
-                        bool(cats),
-                        now,
-                        now,
-                        1,
+                cats = row.categories
+                if row.merged is None:
+                    append((pk, district_id, h[0], h[1], h[4]) + row.rec[R_ID:R_END] + (priority if cats else plain))
+                else:
+                    rec, v = row.rec, row.merged
+                    phone = v.get("phone", "")
+                    valid = phone == "" or _phone(phone)[1]
+                    append(
+                        (
+                            pk,
+                            district_id,
+                            h[0],
+                            h[1],
+                            h[4],
+                            rec[R_ID],
+                            v["name"],
+                            rec[R_GENDER],
+                            rec[R_BIRTH],
+                            phone,
+                            valid,
+                            phone_tail(phone, valid),
+                            v.get("emergency_contact", ""),
+                            v.get("emergency_phone", ""),
+                            v.get("note", ""),
+                            bool(cats),
+                            now,
+                            now,
+                            1,
+                        )
                     )
-                )
-                links.extend((pk, c, None, None, "") for c in cats)
+                if cats:
+                    for c in cats:
+                        link((pk, c, None, None, ""))
             if inserts:
                 cursor.executemany(self.resident_sql, inserts)
                 self.report.imported += len(inserts)
-            updated = [r for r in rows if r.facts.number in existing]
-            if updated:
-                self._update(cursor, updated, existing, links)
+            if existing:
+                updated = [r for r in rows if r.rec[R_ID] in existing]
+                if updated:
+                    self._update(cursor, updated, existing, links)
             if links:
                 cursor.executemany(self.link_sql, links)
-        for row in rows:
-            existed = 1 if row.facts.number in existing else 0
-            self.seen[row.key] = (row.number << 33) | (existed << 32) | row.pk
+        if existing:
+            for row in rows:
+                existed = 1 if row.rec[R_ID] in existing else 0
+                seen[row.key] = (row.number << 33) | (existed << 32) | row.pk
+        else:
+            for row in rows:
+                seen[row.key] = (row.number << 33) | row.pk
 
     def _update(self, cursor, rows: list[_Row], existing: dict, links: list) -> None:
         qn = connection.ops.quote_name
         updates, deletes = [], []
         for row in rows:
             pk, name, phone, household_id, e_contact, e_phone, note, place_path, phone_valid, cats = existing[
-                row.facts.number
+                row.id_number
             ]
             row.pk = pk
             if self.scope_paths is not None and not any(place_path.startswith(p) for p in self.scope_paths):
@@ -741,13 +1023,12 @@ class ResidentImporter:
         self.columns = ledger.layout.columns
         self.labels = ledger.layout.labels
         self.today = dt.date.today()
-        self._category_cache: dict[str, tuple] = {}
         report = self.report
         with transaction.atomic():
             self._prepare()
             bulk = self._is_bulk_load(Path(path))
-            with indexes_deferred(BULK_MODELS) if bulk else nullcontext():
-                self._load(ledger)
+            with indexes_deferred(BULK_MODELS) if bulk else nullcontext(), self._large_cache(bulk):
+                self._load(ledger, self._use_pipeline(Path(path)))
             if bulk and self.writing:
                 analyze(BULK_MODELS)
             if self.progress is not None:
@@ -763,6 +1044,22 @@ class ResidentImporter:
                 report.written = True
         return report
 
+    @contextmanager
+    def _large_cache(self, bulk: bool):
+        """SQLite's page cache sized for a bulk load: the unique indexes grow at random places, and
+        once they outgrow the cache every insert reads pages back."""
+        if not bulk or connection.vendor != "sqlite" or not BULK_CACHE_KIB:
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            (before,) = cursor.fetchone()
+            cursor.execute(f"PRAGMA cache_size = -{int(BULK_CACHE_KIB)}")
+            try:
+                yield
+            finally:
+                cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
     def _is_bulk_load(self, path: Path) -> bool:
         """A file about as large as the ledger already held loads faster with indexes built afterwards."""
         if self.dry_run:
@@ -770,23 +1067,21 @@ class ResidentImporter:
         estimated_rows = path.stat().st_size // BYTES_PER_ROW
         return estimated_rows >= BULK_MIN_ROWS and estimated_rows >= Resident.objects.count()
 
-    def _load(self, ledger) -> None:
+    def _use_pipeline(self, path: Path) -> bool:
+        """Large files are read and cleaned in a child process while this one writes; small ones are not
+        worth the process start-up."""
+        if self.pipeline is not None:
+            return self.pipeline
+        return hasattr(os, "fork") and path.stat().st_size // BYTES_PER_ROW >= PIPELINE_MIN_ROWS
+
+    def _load(self, ledger, piped: bool = False) -> None:
         """Stream, clean and write every row (inside the run's transaction)."""
-        report = self.report
-        chunk: list[_Row] = []
-        for number, cells in ledger.rows:
-            if is_blank(cells) or is_footer(cells):
-                continue
-            report.rows += 1
-            row = self._clean_row(number, cells)
-            if row is not None and not self._duplicate(row):
-                chunk.append(row)
-            if len(chunk) >= self.chunk_size:
-                self._flush(chunk)
-                chunk = []
-            if self.progress is not None and report.rows % PROGRESS_EVERY == 0:
-                self.progress(report.rows)
-        self._flush(chunk)
+        cleaner = _Cleaner(self.columns, self.categories, self.today)
+        chunks = (_piped_chunks if piped else _cleaned_chunks)(cleaner, ledger.rows, PIPE_CHUNK_ROWS)
+        try:
+            self._load_rows(chunks)
+        finally:
+            chunks.close()
         if self.writing:
             with connection.cursor() as cursor:
                 if self.new_places:
@@ -794,3 +1089,39 @@ class ResidentImporter:
             self._apply_grid_moves()
             self._apply_late_merges()
             self._flush_audit()
+
+    def _load_rows(self, chunks) -> None:
+        """Places, duplicates and writes for the cleaned rows, in file order."""
+        report = self.report
+        progress = self.progress
+        seen = self.seen
+        household_of = self._household
+        chunk: list[_Row] = []
+        for results in chunks:
+            for rec in results:
+                report.rows += 1
+                number = rec[R_NUMBER]
+                if len(rec) == 2:  # rejected
+                    for column_field, code, message in rec[R_PROBLEMS]:
+                        self._reject(number, column_field, None, code, message)
+                else:
+                    if rec[R_PROBLEMS] is not None:
+                        for column_field, code, message in rec[R_PROBLEMS]:
+                            self._warn(number, column_field, code, message)
+                    row = _Row(rec, household_of(rec[R_UPPER], rec[R_ROOM]))
+                    first = seen.get(row.key)
+                    if first is None:
+                        seen[row.key] = row
+                        chunk.append(row)
+                        if len(chunk) >= self.chunk_size:
+                            self._flush(chunk)
+                            chunk = []
+                    else:
+                        self._duplicate_of(row, first)
+                if progress is not None and report.rows % PROGRESS_EVERY == 0:
+                    progress(report.rows)
+        self._flush(chunk)
+        if self.writing and self.new_places:
+            with connection.cursor() as cursor:
+                cursor.executemany(self.place_sql, self.new_places)
+            self.new_places = []

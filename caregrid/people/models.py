@@ -71,10 +71,8 @@ class Resident(models.Model):
         indexes = [
             models.Index(fields=["place_path", "id"], name="resident_path_idx", opclasses=["varchar_pattern_ops", ""]),
             models.Index(fields=["grid_path", "id"], name="resident_grid_idx", opclasses=["varchar_pattern_ops", ""]),
-            models.Index(fields=["district", "id"], name="resident_district_idx"),
             models.Index(fields=["phone_tail"], name="resident_phone_tail_idx"),
             models.Index(fields=["name"], name="resident_name_idx", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["household"], name="resident_household_idx"),
         ]
 
     def __str__(self) -> str:
@@ -85,8 +83,10 @@ class Resident(models.Model):
 
 
 class ResidentCategory(models.Model):
-    resident = models.ForeignKey(Resident, models.CASCADE, related_name="category_links")
-    category = models.ForeignKey(Category, models.PROTECT, related_name="+", verbose_name=_("类别"))
+    # Both foreign keys are served by the composite indexes below (unique (resident, category) and
+    # (category, resident)), so they carry no single-column index of their own.
+    resident = models.ForeignKey(Resident, models.CASCADE, related_name="category_links", db_index=False)
+    category = models.ForeignKey(Category, models.PROTECT, related_name="+", verbose_name=_("类别"), db_index=False)
     since = models.DateField(_("起始日期"), null=True, blank=True)
     until = models.DateField(_("截止日期"), null=True, blank=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)

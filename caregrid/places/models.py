@@ -41,7 +41,8 @@ class Place(models.Model):
     kind = models.CharField(_("类型"), max_length=16, choices=PlaceKind.choices)
     name = models.CharField(_("名称"), max_length=100)
     code = models.CharField(_("编码"), max_length=32, blank=True)
-    parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children")
+    # Served by the unique (parent, kind, name) constraint's index.
+    parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children", db_index=False)
     # Materialised path of ids, e.g. "1.4.27.": everything under X is path LIKE 'X.path%'.
     path = models.CharField(max_length=255, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)

@@ -209,6 +209,18 @@ def run(kind: str, rows: int, target_rate: int, make_file) -> dict:
         "created_at", "updated_at", "version",
     ]  # fmt: skip
     actual = column_order(tmp / "bench.sqlite3")
+    from caregrid.people.ledger.actions import ledger_import
+    from caregrid.people.models import Resident, ResidentCategory
+    from caregrid.places.models import Place
+
+    start = time.perf_counter()
+    report = ledger_import(actor="bench", path=source, into_names=INTO, file_name=source.name)
+    seconds = time.perf_counter() - start
+    # Large files are read and cleaned by a forked child; both processes live during the import, so
+    # their peaks are added. Read before the baseline's own child process runs.
+    reader_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_rss = peak_rss_mib() + reader_rss
+
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
 
@@ -223,13 +235,6 @@ def run(kind: str, rows: int, target_rate: int, make_file) -> dict:
     raw_seconds = queue.get()
     proc.join()
 
-    from caregrid.people.ledger.actions import ledger_import
-    from caregrid.people.models import Resident, ResidentCategory
-    from caregrid.places.models import Place
-
-    start = time.perf_counter()
-    report = ledger_import(actor="bench", path=source, into_names=INTO, file_name=source.name)
-    seconds = time.perf_counter() - start
     assert report.written and not report.rejected, report.rejected[:5]
     residents = Resident.objects.count()
     figures = {
@@ -241,7 +246,9 @@ def run(kind: str, rows: int, target_rate: int, make_file) -> dict:
         "raw_executemany_seconds": round(raw_seconds, 2),
         "raw_rows_per_s": round(rows / raw_seconds),
         "ratio_to_raw": round(raw_seconds / seconds, 3),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "peak_rss_mib": round(peak_rss, 1),
+        "peak_rss_main_mib": round(peak_rss_mib(), 1),
+        "peak_rss_reader_mib": round(reader_rss, 1),
         "residents": residents,
         "category_links": ResidentCategory.objects.count(),
         "places": Place.objects.count(),
@@ -255,7 +262,11 @@ def run(kind: str, rows: int, target_rate: int, make_file) -> dict:
             ("end to end", f"{seconds:.2f} s  ({figures['rows_per_s']:,} rows/s; target ≥ {target_rate:,})"),
             ("raw executemany", f"{raw_seconds:.2f} s  ({figures['raw_rows_per_s']:,} rows/s)"),
             ("ratio to raw", f"{figures['ratio_to_raw']:.3f}  (target ≥ 0.25 for CSV)"),
-            ("peak RSS", f"{figures['peak_rss_mib']:.0f} MiB  (target < 1024 MiB)"),
+            (
+                "peak RSS",
+                f"{figures['peak_rss_mib']:.0f} MiB = importer {figures['peak_rss_main_mib']:.0f} + reader "
+                f"{figures['peak_rss_reader_mib']:.0f}  (target < 1024 MiB)",
+            ),
             ("residents / links / places", f"{residents:,} / {figures['category_links']:,} / {figures['places']:,}"),
             ("warnings", f"{figures['warnings']:,}"),
         ],

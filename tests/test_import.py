@@ -319,7 +319,9 @@ def test_a_child_process_that_dies_is_reported_not_waited_for(world, tmp_path, p
 
     path = tmp_path / "台账.xlsx"
     messy_xlsx(path)
-    monkeypatch.setattr(pipeline, "PIPE_POLL_SECONDS", 0.05)
+    from caregrid.people.ledger import cleaning
+
+    monkeypatch.setattr(cleaning, "PIPE_POLL_SECONDS", 0.05)
     monkeypatch.setattr(pipeline._Cleaner, "clean", lambda self, number, cells: os._exit(3))
 
     with pytest.raises(RuntimeError, match="ended without finishing"):

@@ -7,29 +7,22 @@ ids allocated up front (their materialised path needs the id), residents are loo
 one chunk at a time and written with executemany through Django's connection.
 
 Large files run as a pipeline on two processes: a forked child reads the file and does the pure
-per-row cleaning (`_Cleaner`), sending plain tuples back in chunks, while this process resolves
+per-row cleaning (`cleaning._Cleaner`), sending plain tuples back in chunks, while this process resolves
 places, merges duplicates and writes. Small files are cleaned in-process by the same code, so both
 paths give the same report.
 """
 
 import datetime as dt
 import gc
-import multiprocessing
 import os
-import pickle
-import re
-import signal
-import traceback
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from stdnum.cn.ric import calc_check_digit
 
 from caregrid.accounts.audit import _request_context
 from caregrid.accounts.models import AuditEvent
@@ -38,17 +31,37 @@ from caregrid.people.models import Category, Resident, ResidentCategory
 from caregrid.people.validation import (
     CategoryIndex,
     FieldProblem,
-    _region_known,
-    clean_name,
-    clean_phone,
-    clean_text,
-    parse_id_number,
-    phone_problem,
     phone_tail,
 )
 from caregrid.places.models import Place, PlaceKind
 
-from .reader import HEADER_ALIASES, is_blank, is_footer, open_ledger
+from .cleaning import (
+    GIVEN_CONTACT,
+    GIVEN_EPHONE,
+    GIVEN_NOTE,
+    GIVEN_PHONE,
+    R_BIRTH,
+    R_CATEGORIES,
+    R_CONTACT,
+    R_END,
+    R_EPHONE,
+    R_GENDER,
+    R_GIVEN,
+    R_ID,
+    R_KEY,
+    R_NAME,
+    R_NOTE,
+    R_NUMBER,
+    R_PHONE,
+    R_PROBLEMS,
+    R_ROOM,
+    R_UPPER,
+    _cleaned_chunks,
+    _Cleaner,
+    _phone,
+    _piped_chunks,
+)
+from .reader import open_ledger
 
 CHUNK_SIZE = 5000
 PROGRESS_EVERY = 5000
@@ -59,9 +72,6 @@ BULK_MODELS = (Place, Resident, ResidentCategory)
 # Files of at least this many rows (estimated from the file size) are cleaned in a child process.
 PIPELINE_MIN_ROWS = 20_000
 PIPE_CHUNK_ROWS = 4000  # cleaned rows per message from the child
-PIPE_POLL_SECONDS = 1.0
-CHILD_STALL_SECONDS = 300  # a child that sends nothing for this long is taken to hang
-HEADER_FIELDS = tuple(HEADER_ALIASES)
 BULK_CACHE_KIB = 262_144  # SQLite page cache during a bulk load
 
 
@@ -96,99 +106,6 @@ class ImportReport:
             "rejected": [p.as_dict() for p in self.rejected],
             "warnings": [p.as_dict() for p in self.warnings],
         }
-
-
-# --- memoised cleaning (same validators as the forms and API, run once per distinct value) ---
-
-
-@lru_cache(maxsize=200_000)
-def _name(value: str) -> str | FieldProblem:
-    try:
-        return clean_name(value)
-    except FieldProblem as p:
-        return p
-
-
-def _phone(value) -> tuple[str, bool]:
-    if type(value) is str and len(value) == 11 and value.isdigit() and value[0] == "1" and value[1] in "3456789":
-        return value, True  # what clean_phone returns for a plain mobile number, without the regexes
-    return clean_phone(value)
-
-
-@lru_cache(maxsize=50_000)
-def _text(value: str) -> str:
-    return clean_text(value)
-
-
-_BUILDING = r"[0-9A-Za-z]+(?:号楼|幢|栋|座|楼|号)"
-_ADDRESS = re.compile(
-    rf"^(?P<compound>.+?)(?P<building>{_BUILDING})(?:(?P<unit>[0-9A-Za-z]+)单元)?(?P<room>[0-9A-Za-z]+(?:-[0-9]+)?)(?:室|户|号)?$"
-)
-_ADDRESS_DASHED = re.compile(
-    r"^(?P<compound>.*?[^\d-])(?P<building>\d+)-(?:(?P<unit>\d+)-)?(?P<room>\d+)(?:室|户|号)?$"
-)
-
-
-def building_name(text: str) -> str:
-    return f"{text}幢" if text.isalnum() and text.isascii() else text
-
-
-def unit_name(text: str) -> str:
-    if not text:
-        return ""
-    return text if text.endswith("单元") else f"{text}单元"
-
-
-def room_name(text: str) -> str:
-    stripped = text[:-1] if text.endswith(("室", "户")) else text
-    return stripped or text
-
-
-@lru_cache(maxsize=100_000)
-def parse_address(text: str) -> tuple[str, str, str, str] | None:
-    """ "紫东花苑3幢2单元302室" or "紫东花苑3-2-302" → (compound, building, unit, room)."""
-    text = clean_text(text).replace(" ", "")
-    m = _ADDRESS.match(text) or _ADDRESS_DASHED.match(text)
-    if not m:
-        return None
-    return (
-        m["compound"],
-        building_name(m["building"]),
-        unit_name(m["unit"] or ""),
-        room_name(m["room"]),
-    )
-
-
-@lru_cache(maxsize=20_000)
-def _compound_part(value: str) -> str:
-    return _text(value)
-
-
-@lru_cache(maxsize=20_000)
-def _building_part(value: str) -> str:
-    return building_name(_text(value).replace(" ", ""))
-
-
-@lru_cache(maxsize=20_000)
-def _unit_part(value: str) -> str:
-    return unit_name(_text(value).replace(" ", ""))
-
-
-@lru_cache(maxsize=50_000)
-def _room_part(value: str) -> str:
-    return room_name(_text(value).replace(" ", ""))
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value.strip()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 # --- id allocation: a place's path contains its id, and category links need the resident's id ---
@@ -286,14 +203,6 @@ LINK_COLUMNS = ["resident_id", "category_id", "since", "until", "note"]
 UPDATABLE = ("name", "phone", "household_id", "emergency_contact", "emergency_phone", "note")
 
 
-# A cleaned row as the cleaning stage hands it on (a plain tuple: cheap to build, pickle and index).
-# Rejected rows are (number, rejects); accepted rows carry, from R_ID on, the resident's columns in
-# insert order. `R_GIVEN` is a bit mask of the optional fields the file filled in.
-R_NUMBER, R_PROBLEMS, R_KEY, R_UPPER, R_ROOM, R_CATEGORIES, R_GIVEN = range(7)
-R_ID, R_NAME, R_GENDER, R_BIRTH, R_PHONE, R_VALID, R_TAIL, R_CONTACT, R_EPHONE, R_NOTE, R_END = range(7, 18)
-GIVEN_PHONE, GIVEN_CONTACT, GIVEN_NOTE, GIVEN_EPHONE = 1, 2, 4, 8
-
-
 class _Row:
     """One accepted row on its way to the database."""
 
@@ -329,303 +238,6 @@ class _Row:
         if given & GIVEN_EPHONE:
             values["emergency_phone"] = rec[R_EPHONE]
         return values
-
-
-def _tail(phone: str, valid: bool) -> str:
-    if phone.isascii() and phone.isdigit():
-        return phone[-4:] if valid and len(phone) >= 4 else ""
-    return phone_tail(phone, valid)
-
-
-_CELL_ABSENT = 1 << 30  # column index of a field the file lacks (never < len(cells))
-
-
-class _Cleaner:
-    """The per-row work that needs neither the database nor the import's state: ID numbers, names,
-    phones, categories and addresses cleaned with the shared validators. Pure, so it may run in
-    another process; its results are plain tuples (see R_*)."""
-
-    def __init__(self, columns: dict[str, int], categories: CategoryIndex, today: dt.date):
-        self.columns = columns
-        self.categories = categories
-        self.today = today
-        self.category_cache: dict[str, tuple] = {}
-        self.uppers: dict[tuple, tuple] = {}
-        self.adapt_date = connection.ops.adapt_datefield_value
-        at = {f: columns.get(f, _CELL_ABSENT) for f in HEADER_FIELDS}
-        self.at = at
-        self.has_room = "room" in columns
-        self.has_grid = "grid" in columns
-
-    def clean(self, number: int, cells: list) -> tuple:
-        at = self.at
-        width = len(cells)
-        rejects = []
-
-        # ID number: the plain 18-character case checked inline, anything else by parse_id_number.
-        i = at["id_number"]
-        raw_id = cells[i] if i < width else None
-        facts = None
-        if type(raw_id) is str and len(raw_id) == 18 and raw_id.isascii() and raw_id[:17].isdigit():
-            last = raw_id[17]
-            if last == "x":
-                raw_id = raw_id.upper()
-                last = "X"
-            if (last == "X" or last.isdigit()) and last == calc_check_digit(raw_id):
-                try:
-                    birth = dt.date(int(raw_id[6:10]), int(raw_id[10:12]), int(raw_id[12:14]))
-                except ValueError:
-                    birth = None
-                if birth is not None and birth <= self.today and birth.year >= 1890 and _region_known(raw_id[:6]):
-                    facts = (raw_id, "M" if int(raw_id[16]) % 2 else "F", birth)
-        if facts is None:
-            try:
-                f = parse_id_number(raw_id if type(raw_id) is str else _cell(raw_id), today=self.today)
-                facts = (f.number, f.gender, f.birth_date)
-            except FieldProblem as p:
-                rejects.append(("id_number", p.code, p.message))
-
-        i = at["name"]
-        v = cells[i] if i < width else None
-        name = _name(v.strip() if type(v) is str else _cell(v))
-        if type(name) is not str:
-            rejects.append(("name", name.code, name.message))
-
-        # Address in columns: the common complete case from memoised parts.
-        address = None
-        if self.has_room:
-            i = at["compound"]
-            v = cells[i] if i < width else None
-            compound = _compound_part(v.strip() if type(v) is str else _cell(v))
-            i = at["building"]
-            v = cells[i] if i < width else None
-            building = _building_part(v.strip() if type(v) is str else _cell(v))
-            i = at["room"]
-            v = cells[i] if i < width else None
-            room = _room_part(v.strip() if type(v) is str else _cell(v))
-            if compound and building and room:
-                i = at["unit"]
-                v = cells[i] if i < width else None
-                address = (compound, building, _unit_part(v.strip() if type(v) is str else _cell(v)), room)
-        if address is None:
-            address, problem = self._address(cells)
-            if problem is not None:
-                rejects.append(problem)
-        if rejects:
-            return (number, tuple(rejects))
-
-        warnings = []
-        given = 0
-        phone = ""
-        i = at["phone"]
-        v = cells[i] if i < width else None
-        if v not in (None, ""):
-            cleaned, valid = _phone(v)
-            if cleaned:
-                phone = cleaned
-                given |= GIVEN_PHONE
-                if not valid:
-                    p = phone_problem(cleaned)
-                    warnings.append(("phone", p.code, p.message))
-        valid = phone == "" or _phone(phone)[1]
-        contact = ""
-        i = at["emergency_contact"]
-        v = cells[i] if i < width else None
-        if v is not None:
-            v = v.strip() if type(v) is str else _cell(v)
-            if v:
-                contact = _text(v)[:50]
-                given |= GIVEN_CONTACT
-        note = ""
-        i = at["note"]
-        v = cells[i] if i < width else None
-        if v is not None:
-            v = v.strip() if type(v) is str else _cell(v)
-            if v:
-                note = v
-                given |= GIVEN_NOTE
-        e_phone = ""
-        i = at["emergency_phone"]
-        v = cells[i] if i < width else None
-        if v not in (None, ""):
-            cleaned, e_valid = _phone(v)
-            if cleaned:
-                e_phone = cleaned
-                given |= GIVEN_EPHONE
-                if not e_valid:
-                    warnings.append(
-                        (
-                            "emergency_phone",
-                            "phone_invalid",
-                            _("紧急联系电话“%(value)s”无效，已原样保留") % {"value": cleaned},
-                        )
-                    )
-        categories = None
-        i = at["categories"]
-        v = cells[i] if i < width else None
-        if v is not None:
-            raw_categories = v.strip() if type(v) is str else _cell(v)
-            if raw_categories:
-                found, unknown = self._categories(raw_categories)
-                for part in unknown:
-                    warnings.append(
-                        (
-                            "categories",
-                            "category_unknown",
-                            _("人员类别“%(name)s”不在类别表中，已忽略；请核对或先在类别表中添加") % {"name": part},
-                        )
-                    )
-                if found or not unknown:
-                    categories = found
-        if self.has_grid:
-            i = at["grid"]
-            v = cells[i] if i < width else None
-            grid_name = _text(v.strip() if type(v) is str else _cell(v)) if v is not None else ""
-        else:
-            grid_name = ""
-        upper = (address[0], address[1], address[2], grid_name)
-        upper = self.uppers.setdefault(upper, upper)  # one shared tuple per unit (smaller to pickle)
-        id_number, gender, birth = facts
-        key = int(id_number[:17]) * 11 + (10 if id_number[17] == "X" else int(id_number[17]))
-        return (
-            number,
-            tuple(warnings) if warnings else None,
-            key,
-            upper,
-            address[3],
-            categories,
-            given,
-            id_number,
-            name,
-            gender,
-            self.adapt_date(birth),
-            phone,
-            valid,
-            _tail(phone, valid),
-            contact,
-            e_phone,
-            note,
-        )
-
-    def _categories(self, raw: str) -> tuple[tuple[int, ...], list[str]]:
-        cached = self.category_cache.get(raw)
-        if cached is None:
-            found, unknown = self.categories.resolve_all(raw)
-            cached = (tuple(c.pk for c in found), unknown)
-            self.category_cache[raw] = cached
-        return cached
-
-    def _address(self, cells: list) -> tuple[tuple[str, str, str, str] | None, tuple | None]:
-        """(address, None) or (None, the reject as (field, code, message))."""
-        width = len(cells)
-        at = self.at
-
-        def get(f):
-            i = at[f]
-            return cells[i] if i < width else None
-
-        cols = self.columns
-        if "room" in cols:
-            compound = _text(_cell(get("compound")))
-            building = _text(_cell(get("building"))).replace(" ", "")
-            unit = _text(_cell(get("unit"))).replace(" ", "")
-            room = _text(_cell(get("room"))).replace(" ", "")
-            if compound and building and room:
-                return (compound, building_name(building), unit_name(unit), room_name(room)), None
-            if not room and "address" in cols and _cell(get("address")):
-                pass  # fall through to the one-column address
-            else:
-                missing = next(f for f, v in (("compound", compound), ("building", building), ("room", room)) if not v)
-                label = {"compound": _("小区"), "building": _("楼栋"), "room": _("房号")}[missing]
-                return None, (missing, "address_missing", _("住址不完整：%(part)s不能为空") % {"part": label})
-        text = _cell(get("address"))
-        if not text:
-            return None, ("address", "address_missing", _("住址不能为空"))
-        parsed = parse_address(text)
-        if parsed is None:
-            return None, (
-                "address",
-                "address_invalid",
-                _("无法识别住址“%(value)s”：应写成“小区+楼栋+单元+房号”，如“紫东花苑3幢2单元302室”")
-                % {"value": text[:60]},
-            )
-        return parsed, None
-
-
-def _cleaned_chunks(cleaner: _Cleaner, rows, size: int):
-    """Clean the data rows (blank and footer rows left out), `size` results at a time."""
-    clean = cleaner.clean
-    batch = []
-    for number, cells in rows:
-        if is_blank(cells) or is_footer(cells):
-            continue
-        batch.append(clean(number, cells))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-class _ChildFailed(RuntimeError):
-    pass
-
-
-def _piped_chunks(cleaner: _Cleaner, rows, size: int):
-    """The same chunks as `_cleaned_chunks`, read and cleaned by a forked child process so that the
-    parent can spend its time on places and writes. The child never touches the database; it sends
-    pickled chunks through a pipe, then an empty message; an exception in it is sent over and raised
-    here, and a child that dies or stalls raises too."""
-    receiver, sender = multiprocessing.Pipe(duplex=False)
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        gc.disable()  # as in the parent's loop; the child ends with os._exit
-        try:
-            receiver.close()
-            for batch in _cleaned_chunks(cleaner, rows, size):
-                sender.send_bytes(b"R" + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-            sender.send_bytes(b"")
-            code = 0
-        except BaseException as e:  # noqa: BLE001 - every failure goes to the parent
-            try:
-                payload = pickle.dumps(e, pickle.HIGHEST_PROTOCOL)
-                pickle.loads(payload)  # noqa: S301 - our own bytes
-            except Exception:  # noqa: BLE001
-                payload = pickle.dumps(_ChildFailed(traceback.format_exc()[-4000:]))
-            with suppress(Exception):  # else the parent sees the pipe close
-                sender.send_bytes(b"E" + payload)
-        finally:
-            os._exit(code)
-    sender.close()
-    exited = False
-    try:
-        while True:
-            waited = 0.0
-            while not receiver.poll(PIPE_POLL_SECONDS):
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    exited = True
-                    if receiver.poll(0):
-                        break
-                    raise _ChildFailed("the reading process ended without finishing the file")
-                waited += PIPE_POLL_SECONDS
-                if waited >= CHILD_STALL_SECONDS:
-                    raise _ChildFailed(f"the reading process sent nothing for {CHILD_STALL_SECONDS} s")
-            try:
-                message = receiver.recv_bytes()
-            except EOFError:
-                raise _ChildFailed("the reading process ended without finishing the file") from None
-            if not message:
-                break
-            if message[:1] == b"E":
-                raise pickle.loads(memoryview(message)[1:])  # noqa: S301 - from our own child
-            yield pickle.loads(memoryview(message)[1:])  # noqa: S301
-    finally:
-        receiver.close()
-        if not exited and os.waitpid(pid, os.WNOHANG)[0] != pid:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
 
 
 # A cached place: (id, path, depth, grid_id, grid_path).

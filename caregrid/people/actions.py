@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from caregrid.accounts.audit import audit_record
+from caregrid.places.actions import place_get_or_create
 from caregrid.places.models import Place, PlaceKind
 
 from .models import Category, Resident, ResidentCategory
@@ -169,6 +170,30 @@ def resident_update(*, actor, resident: Resident, data: ResidentData, expected_v
     if changes:
         audit_record(actor=actor, action="resident.update", obj=locked, changes=changes)
     return locked
+
+
+@transaction.atomic
+def resident_save(
+    *,
+    actor,
+    data: ResidentData,
+    resident: Resident | None = None,
+    expected_version: int | None = None,
+    new_room: tuple[Place, str] | None = None,
+) -> Resident:
+    """Create or update a resident from a form. With `new_room` (building or unit, room number) the
+    household is created first in the same transaction, so a refused resident leaves no new room."""
+    if new_room is not None:
+        parent, room = new_room
+        try:
+            data.household, _created = place_get_or_create(
+                actor=actor, parent=parent, kind=PlaceKind.HOUSEHOLD, name=room
+            )
+        except ValidationError as e:
+            raise ValidationError({"new_room": [m for msgs in e.message_dict.values() for m in msgs]}) from None
+    if resident is None:
+        return resident_create(actor=actor, data=data)
+    return resident_update(actor=actor, resident=resident, data=data, expected_version=expected_version)
 
 
 @transaction.atomic

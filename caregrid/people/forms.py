@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy
 
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import scope_places, scoped
-from caregrid.places.actions import place_get_or_create
 from caregrid.places.models import Place, PlaceKind, ZoneStatus
 from caregrid.places.tree import ancestors
 
@@ -267,21 +266,10 @@ class ResidentForm(forms.Form):
             raise ValidationError(_("请先选择楼栋（和单元），再填写新房号"))
         return room
 
-    def household_for_save(self, *, actor) -> Place | None:
-        """The chosen household, or the typed room created under the chosen building/unit.
-
-        Call inside the transaction that saves the resident, so a refused resident leaves no new room.
-        """
+    def room_to_create(self) -> tuple[Place, str] | None:
+        """(building or unit, room number) when the user typed a room that is to be created."""
         room = self.cleaned_data.get("new_room")
-        if room:
-            try:
-                household, _created = place_get_or_create(
-                    actor=actor, parent=self.picker.room_parent, kind=PlaceKind.HOUSEHOLD, name=room
-                )
-            except ValidationError as e:
-                raise ValidationError({"new_room": [m for msgs in e.message_dict.values() for m in msgs]}) from None
-            return household
-        return self.picker.household
+        return (self.picker.room_parent, room) if room else None
 
     def resident_data(self, household: Place | None) -> ResidentData:
         data = self.cleaned_data

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -222,16 +221,15 @@ def resident_unmask(request, pk: int):
 
 
 def _save(request, form: ResidentForm, resident: Resident | None) -> Resident | None:
+    data = form.resident_data(form.picker.household)
     try:
-        with transaction.atomic():
-            household = form.household_for_save(actor=request.user)
-            data = form.resident_data(household)
-            if resident is None:
-                saved = actions.resident_create(actor=request.user, data=data)
-            else:
-                saved = actions.resident_update(
-                    actor=request.user, resident=resident, data=data, expected_version=form.cleaned_data["version"]
-                )
+        saved = actions.resident_save(
+            actor=request.user,
+            data=data,
+            resident=resident,
+            expected_version=form.cleaned_data["version"] if resident else None,
+            new_room=form.room_to_create(),
+        )
     except ValidationError as e:
         form.add_action_errors(e)
         return None

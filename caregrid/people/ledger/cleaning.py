@@ -222,18 +222,17 @@ class _Cleaner:
 
         warnings = []
         given = 0
-        phone = ""
+        phone, valid = "", True
         i = at["phone"]
         v = cells[i] if i < width else None
         if v not in (None, ""):
-            cleaned, valid = _phone(v)
+            cleaned, cleaned_valid = _phone(v)
             if cleaned:
-                phone = cleaned
+                phone, valid = cleaned, cleaned_valid
                 given |= GIVEN_PHONE
                 if not valid:
                     p = phone_problem(cleaned)
                     warnings.append(("phone", p.code, p.message))
-        valid = phone == "" or _phone(phone)[1]
         contact = ""
         i = at["emergency_contact"]
         v = cells[i] if i < width else None

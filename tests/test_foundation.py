@@ -114,3 +114,12 @@ def test_the_language_switch_turns_pages_english(client):
     client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     response = client.get("/login/")
     assert response.headers["Content-Language"] == "en"
+
+
+def test_categories_show_their_english_name_on_english_pages(world, login):
+    client = login(world.community_worker)
+    assert "独居老人" in client.get("/residents/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/residents/"})
+    page = client.get("/residents/").content.decode()
+    assert "Elderly living alone" in page
+    assert "独居老人" not in page

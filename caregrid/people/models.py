@@ -1,6 +1,7 @@
 """Residents (the ledger, 台账), their categories and the category vocabulary."""
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from caregrid.places.models import Place
@@ -24,6 +25,13 @@ class Category(models.Model):
         ordering = ["sort_order", "id"]
 
     def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name to show: the English name on English pages when the bureau gave one."""
+        if self.name_en and get_language() == "en":
+            return self.name_en
         return self.name
 
 

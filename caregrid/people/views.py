@@ -74,7 +74,7 @@ def _rows(residents: list[Resident], day: dt.date) -> list[Row]:
                 phone_valid=r.phone_valid,
                 address=addresses.get(r.household_id, ""),
                 grid=grid.name if grid else "",
-                categories=[link.category.name for link in r.active_links],
+                categories=[link.category.label for link in r.active_links],
                 zone_status=zone.status if zone else "",
                 zone_label=zone.get_status_display() if zone else "",
             )

@@ -32,7 +32,7 @@ def _chart_data(counts: queries.PlaceCounts, categories: list, place: Place | No
     """Bars for the categories present, biggest first; each bar links to the filtered resident list."""
     present = sorted((c for c in categories if counts.categories.get(c.pk)), key=lambda c: -counts.categories[c.pk])
     return {
-        "labels": [c.name for c in present],
+        "labels": [c.label for c in present],
         "values": [counts.categories[c.pk] for c in present],
         "links": [_list_url(place=place.pk if place else "", category=c.code) for c in present],
         "name": _("人数"),

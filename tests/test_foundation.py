@@ -123,3 +123,11 @@ def test_categories_show_their_english_name_on_english_pages(world, login):
     page = client.get("/residents/").content.decode()
     assert "Elderly living alone" in page
     assert "独居老人" not in page
+
+
+def test_labels_are_separated_by_an_english_colon_on_english_pages(world, login):
+    client = login(world.district_admin)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/").content.decode()
+    assert "Current mode: " in page
+    assert "：" not in page.split("<main", 1)[1].split("</main>", 1)[0]

@@ -4,8 +4,6 @@ other management command by name."""
 import os
 import sys
 
-ALIASES = {"serve": "serve", "worker": "worker"}
-
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caregrid.settings")

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,10 +142,12 @@ def zone_set(
         raise ValidationError(
             {"start_date": _("该地点已有从%(day)s起的区域状态，请先处理该记录") % {"day": later.start_date}}
         )
-    for period in ZonePeriod.objects.select_for_update().filter(place=place, start_date__lte=start_date).filter(
-        end_date__isnull=True
-    ) | ZonePeriod.objects.filter(place=place, start_date__lte=start_date, end_date__gte=start_date):
-        # A period set earlier the same day is superseded (kept in history, empty interval).
+    overlapping = ZonePeriod.objects.select_for_update().filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=start_date), place=place, start_date__lte=start_date
+    )
+    for period in overlapping:
+        # The period in force ends the day before; one set earlier the same day is superseded
+        # (kept in history as an empty interval).
         period.end_date = start_date - dt.timedelta(days=1)
         period.save(update_fields=["end_date"])
     period = ZonePeriod.objects.create(

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "caregrid.accounts",
     "caregrid.places",
     "caregrid.people",
+    "caregrid.cases",
 ]
 
 MIDDLEWARE = [
@@ -194,6 +195,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "caregrid@localhost")
+# Links in emailed notifications start with this.
+CAREGRID_BASE_URL = os.environ.get("CAREGRID_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Sweeps the worker enqueues on a schedule: (task path, seconds between runs). Each sweep is idempotent.
+CAREGRID_PERIODIC_TASKS = [
+    ("caregrid.cases.tasks.sweep_deadlines", 60),
+]
+# Public help form: requests accepted per client address per hour.
+CAREGRID_PUBLIC_FORM_PER_HOUR = int(os.environ.get("CAREGRID_PUBLIC_FORM_PER_HOUR", "5"))
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,11 @@ urlpatterns = [
     path("places/", include("caregrid.places.urls")),
     path("residents/", include("caregrid.people.urls")),
     path("ledger/", include("caregrid.people.ledger.urls")),
+    path("cases/stats/", include("caregrid.cases.stats.urls")),
+    path("cases/referrals/", include("caregrid.cases.referrals.urls")),
+    path("cases/", include("caregrid.cases.urls")),
+    path("help/", include("caregrid.cases.public.urls")),
+    path("open311/v2/", include("caregrid.cases.open311.urls")),
 ]
 
 from caregrid.api import api  # noqa: E402

@@ -1,5 +1,6 @@
 """Template access to the signed-in user's capabilities."""
 
+from .notify import unread_count
 from .roles import Cap
 from .scope import assignments, can
 
@@ -17,4 +18,4 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"caps": _Caps(user), "my_roles": assignments(user)}
+    return {"caps": _Caps(user), "my_roles": assignments(user), "unread_notifications": lambda: unread_count(user)}

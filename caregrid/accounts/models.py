@@ -104,3 +104,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit events are append-only")
+
+
+class Notification(models.Model):
+    """An in-app message to one user (escalations, dispatches, tasks); also sent by email when the user has one."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notifications")
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=32)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    # The object it concerns, so one event notifies each person once.
+    object_key = models.CharField(max_length=80, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at", "at"], name="notification_inbox_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "object_key"],
+                condition=~models.Q(object_key=""),
+                name="notification_once_per_object",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -15,6 +15,11 @@ class Cap:
     MANAGE_CATEGORIES = "manage_categories"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    VIEW_CASES = "view_cases"  # see help requests in scope
+    TAKE_CASES = "take_cases"  # log a new request
+    HANDLE_CASES = "handle_cases"  # acknowledge, contact, record progress, resolve, errands
+    DISPATCH_CASES = "dispatch_cases"  # answer on the spot, coordinate, dispatch, close, cancel, reopen
+    MANAGE_CASE_SETTINGS = "manage_case_settings"  # deadlines, sub-categories, Open311 keys
 
 
 _STAFF = {
@@ -25,14 +30,26 @@ _STAFF = {
     Cap.IMPORT,
     Cap.EXPORT,
     Cap.SET_ZONE,
+    Cap.VIEW_CASES,
+    Cap.TAKE_CASES,
+    Cap.HANDLE_CASES,
+    Cap.DISPATCH_CASES,
 }
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.DISTRICT_ADMIN: frozenset(_STAFF | {Cap.SET_MODE, Cap.MANAGE_CATEGORIES, Cap.MANAGE_USERS, Cap.VIEW_AUDIT}),
+    Role.DISTRICT_ADMIN: frozenset(
+        _STAFF | {Cap.SET_MODE, Cap.MANAGE_CATEGORIES, Cap.MANAGE_USERS, Cap.VIEW_AUDIT, Cap.MANAGE_CASE_SETTINGS}
+    ),
     Role.SUBDISTRICT_STAFF: frozenset(_STAFF),
     Role.COMMUNITY_STAFF: frozenset(_STAFF),
-    Role.GRID_WORKER: frozenset({Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.UNMASK}),
-    Role.HOTLINE_OPERATOR: frozenset({Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.UNMASK}),
+    Role.GRID_WORKER: frozenset(
+        {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.UNMASK, Cap.VIEW_CASES, Cap.TAKE_CASES}
+        | {Cap.HANDLE_CASES}
+    ),
+    Role.HOTLINE_OPERATOR: frozenset(
+        {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.UNMASK, Cap.VIEW_CASES, Cap.TAKE_CASES, Cap.HANDLE_CASES}
+        | {Cap.DISPATCH_CASES}
+    ),
     Role.VOLUNTEER_COORDINATOR: frozenset({Cap.VIEW_PLACES}),
     Role.AUDITOR: frozenset({Cap.VIEW_PLACES, Cap.VIEW_AUDIT}),
 }

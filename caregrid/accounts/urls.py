@@ -14,4 +14,6 @@ urlpatterns = [
     path("account/tokens/", views.token_create, name="token_create"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("audit/", views.audit_log, name="audit"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
 ]

@@ -6,6 +6,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -14,7 +15,7 @@ from caregrid.places.tree import ancestors, full_name
 
 from . import actions
 from .forms import ApiTokenForm, AuditedPasswordChangeForm, AuditSearchForm
-from .models import ApiToken
+from .models import ApiToken, Notification
 from .queries import audit_search, with_change_rows
 from .roles import Cap
 from .scope import assignments, can
@@ -110,3 +111,27 @@ def audit_log(request):
             "filters_query": params.urlencode(),
         },
     )
+
+
+@login_required
+@require_GET
+def notifications(request):
+    """My notifications, newest first (escalations, dispatches, errands)."""
+    items = list(Notification.objects.filter(user=request.user)[:200])
+    return render(request, "accounts/notifications.html", {"items": items})
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    """Mark one notification (``id``) or all of mine as read, then go where it points."""
+    mine = Notification.objects.filter(user=request.user, read_at__isnull=True)
+    pk = request.POST.get("id", "")
+    if pk.isdigit():
+        item = Notification.objects.filter(user=request.user, pk=int(pk)).first()
+        mine.filter(pk=int(pk)).update(read_at=timezone.now())
+        if item is not None and item.url.startswith("/"):
+            return redirect(item.url)
+    else:
+        mine.update(read_at=timezone.now())
+    return redirect("notifications")

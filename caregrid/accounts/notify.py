@@ -1,0 +1,49 @@
+"""The one notification writer: in-app messages, also emailed through Django's email backend."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+
+from .models import Notification, RoleAssignment
+
+log = logging.getLogger(__name__)
+
+
+def notify(users, *, kind: str, title: str, body: str = "", url: str = "", object_key: str = "") -> list[Notification]:
+    """Notify each user once per (kind, object_key); email goes out after the transaction commits."""
+    made = []
+    for user in {u.pk: u for u in users}.values():
+        try:
+            with transaction.atomic():
+                made.append(
+                    Notification.objects.create(
+                        user=user, kind=kind, title=title[:200], body=body, url=url, object_key=object_key
+                    )
+                )
+        except IntegrityError:
+            continue  # already told about this object
+    recipients = [n.user.email for n in made if n.user.email]
+    if recipients:
+        link = f"{settings.CAREGRID_BASE_URL}{url}" if url else ""
+        message = "\n\n".join(part for part in (body, link) if part)
+
+        def send():
+            try:
+                send_mail(title, message, None, recipients, fail_silently=False)
+            except OSError:
+                log.exception("could not email notification %s", kind)
+
+        transaction.on_commit(send)
+    return made
+
+
+def staff_at(place_ids, roles) -> list:
+    """Active users holding one of the roles exactly at one of the places."""
+    assigned = RoleAssignment.objects.filter(place_id__in=list(place_ids), role__in=list(roles), user__is_active=True)
+    return [a.user for a in assigned.select_related("user")]
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -1,0 +1,192 @@
+"""Reads of help requests shared by pages, the API and Open311; every one passes through the scoping function."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from caregrid.accounts.roles import Cap
+from caregrid.accounts.scope import scoped
+from caregrid.people.models import Resident
+from caregrid.people.validation import clean_phone, clean_text, phone_tail
+from caregrid.places.models import Place
+from caregrid.places.tree import under
+
+from .actions import DUPLICATE_WINDOW
+from .models import DONE_STATUSES, OPEN_STATUSES, HelpRequest, Status
+
+
+def cases_visible(user, capability: str = Cap.VIEW_CASES) -> QuerySet[HelpRequest]:
+    return scoped(user, HelpRequest.objects.all(), capability)
+
+
+@dataclass
+class CaseFilters:
+    place: Place | None = None
+    status: str = ""  # a status code, or "open", "done", "overdue", "unacknowledged"
+    category: str = ""
+    urgency: str = ""
+    channel: str = ""
+    q: str = ""  # number, words of the description, the caller's name or the last digits of a phone
+    assigned_to: Place | None = None  # requests dispatched to this place (the place's queue)
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """Open requests whose running clock has passed."""
+    return Q(status__in=OPEN_STATUSES) & (
+        Q(first_contact_at__isnull=True, first_contact_due__lt=now) | Q(resolution_due__lt=now)
+    )
+
+
+def case_search(user, filters: CaseFilters, capability: str = Cap.VIEW_CASES) -> QuerySet[HelpRequest]:
+    """The user's requests matching the filters, most pressing first for open queues, newest first otherwise."""
+    qs = cases_visible(user, capability)
+    now = timezone.now()
+    if filters.place is not None:
+        qs = qs.filter(under(filters.place.path, "place_path") | under(filters.place.path, "grid_path"))
+    if filters.assigned_to is not None:
+        qs = qs.filter(assigned_place=filters.assigned_to)
+    status = filters.status
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status == "done":
+        qs = qs.filter(status__in=DONE_STATUSES)
+    elif status == "overdue":
+        qs = qs.filter(overdue_q(now))
+    elif status == "unacknowledged":
+        qs = qs.filter(status=Status.DISPATCHED)
+    elif status in Status.values:
+        qs = qs.filter(status=status)
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.urgency:
+        qs = qs.filter(urgency=filters.urgency)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.since is not None:
+        qs = qs.filter(received_at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(received_at__lt=filters.until)
+    text = clean_text(filters.q or "")
+    if text:
+        if text.isdigit() and len(text) == 4:
+            qs = qs.filter(caller_phone_tail=text)
+        elif text.replace("-", "").isdigit() and len(text) >= 8:
+            phone, valid = clean_phone(text)
+            qs = qs.filter(Q(number=text) | Q(caller_phone=phone) if valid else Q(number=text))
+        else:
+            qs = qs.filter(Q(description__contains=text) | Q(caller_name=text) | Q(address_text__contains=text))
+    if status in ("open", "overdue", "unacknowledged") or status in (s.value for s in OPEN_STATUSES):
+        # Urgent first, then the clock that runs out soonest.
+        return qs.order_by("-escalation_level", "resolution_due", "id")
+    return qs.order_by("-received_at", "-id")
+
+
+def with_places(qs: QuerySet[HelpRequest]) -> QuerySet[HelpRequest]:
+    return qs.select_related("place", "assigned_place", "subcategory")
+
+
+def clock(case: HelpRequest, now: dt.datetime | None = None) -> dict | None:
+    """The running deadline of an open request: what, when, minutes left (negative when overdue)."""
+    due = case.clock_due()
+    if due is None:
+        return None
+    now = now or timezone.now()
+    minutes = int((due - now).total_seconds() // 60)
+    return {
+        "what": "first_contact" if case.first_contact_at is None else "resolution",
+        "due": due,
+        "minutes_left": max(minutes, 0),
+        "minutes_late": max(-minutes, 0),
+        "overdue": minutes < 0,
+    }
+
+
+# --- the hotline screen ---
+
+
+@dataclass
+class CallerMatch:
+    residents: list[Resident]
+    past: list[HelpRequest]
+
+
+def caller_lookup(user, phone_text: str, *, limit: int = 8) -> CallerMatch:
+    """Residents with this phone (or emergency phone) and earlier requests from it, within the user's scope.
+    Four digits match the tail of a phone; a full number matches exactly."""
+    text = clean_text(phone_text or "").replace(" ", "")
+    if len(text) < 4:
+        return CallerMatch([], [])
+    from caregrid.people.queries import residents_visible
+
+    phone, valid = clean_phone(text)
+    residents = residents_visible(user).select_related("household")
+    requests = cases_visible(user)
+    if valid:
+        residents = residents.filter(Q(phone=phone) | Q(emergency_phone=phone))
+        requests = requests.filter(caller_phone=phone)
+    elif text.isdigit() and len(text) == 4:
+        residents = residents.filter(phone_tail=text)
+        requests = requests.filter(caller_phone_tail=text)
+    else:
+        return CallerMatch([], [])
+    return CallerMatch(list(residents[:limit]), list(requests.order_by("-received_at")[:limit]))
+
+
+def household_people(resident: Resident) -> list[Resident]:
+    return list(Resident.objects.filter(household_id=resident.household_id).order_by("birth_date"))
+
+
+# --- duplicates ---
+
+
+def duplicate_candidates(case: HelpRequest, *, limit: int = 5) -> list[HelpRequest]:
+    """Requests of the same household or caller phone, same category, within 48 hours either side,
+    not already linked: suggestions for the operator, never linked automatically."""
+    same_source = Q()
+    from caregrid.places.models import PlaceKind
+
+    if case.place.kind == PlaceKind.HOUSEHOLD:
+        same_source |= Q(place_id=case.place_id)
+    if case.resident_id:
+        same_source |= Q(resident_id=case.resident_id)
+    if case.caller_phone and phone_tail(case.caller_phone, True):
+        same_source |= Q(caller_phone=case.caller_phone)
+    if not same_source:
+        return []
+    window = (case.received_at - DUPLICATE_WINDOW, case.received_at + DUPLICATE_WINDOW)
+    qs = (
+        HelpRequest.objects.filter(same_source, category=case.category, received_at__range=window)
+        .exclude(pk=case.pk)
+        .exclude(duplicate_of=case)
+        .exclude(status=Status.CANCELLED)
+    )
+    if case.duplicate_of_id:
+        qs = qs.exclude(pk=case.duplicate_of_id)
+    return list(qs.order_by("received_at")[:limit])
+
+
+def duplicate_candidates_for(
+    user, *, category: str, phone: str = "", place: Place | None = None, resident=None
+) -> list[HelpRequest]:
+    """Before a request is saved: recent requests the new one may repeat (the hotline screen warns)."""
+    since = timezone.now() - DUPLICATE_WINDOW
+    source = Q()
+    phone, valid = clean_phone(phone)
+    if phone and valid:
+        source |= Q(caller_phone=phone)
+    if place is not None:
+        source |= Q(place_id=place.pk)
+    if resident is not None:
+        source |= Q(resident_id=resident.pk)
+    if not source or not category:
+        return []
+    return list(
+        cases_visible(user)
+        .filter(source, category=category, received_at__gte=since)
+        .exclude(status=Status.CANCELLED)
+        .order_by("-received_at")[:5]
+    )

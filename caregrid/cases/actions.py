@@ -1,7 +1,9 @@
 """Every write to help requests: intake, triage corrections, the workflow, errands, links and the deadline
 sweep. Each action is one transaction that writes the request's timeline event and its audit row."""
 
+import contextvars
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -80,6 +82,23 @@ class IntakeData:
 
 # --- helpers ---
 
+_recorded_at: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("case_recorded_at", default=None)
+
+
+@contextmanager
+def recorded_at(when: dt.datetime):
+    """Record the steps taken inside as having happened at `when` (back-filling history that happened
+    elsewhere: a referral platform's own timestamps, a paper log typed in later, demo data)."""
+    token = _recorded_at.set(when)
+    try:
+        yield
+    finally:
+        _recorded_at.reset(token)
+
+
+def _now() -> dt.datetime:
+    return _recorded_at.get() or timezone.now()
+
 
 def deadlines_for(urgency: str) -> tuple[dt.timedelta, dt.timedelta]:
     """(time to first contact, time to resolution) for an urgency, as the bureau configured them."""
@@ -97,7 +116,7 @@ def _actor_name(actor) -> str:
 def _event(case: HelpRequest, *, actor, kind: str, note: str = "", before: str = "", public=True, data=None):
     CaseEvent.objects.create(
         request=case,
-        at=timezone.now(),
+        at=_now(),
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_name=_actor_name(actor),
         kind=kind,
@@ -239,7 +258,7 @@ def case_create(*, actor, data: IntakeData, district: Place | None = None) -> He
     elif not place.path.startswith(root.path):
         raise CaseError("place_elsewhere", _("所选地点不在本区范围内"), "place")
 
-    received = data.received_at or timezone.now()
+    received = data.received_at or _now()
     first_due, resolve_due = deadlines_for(urgency)
     case = HelpRequest.objects.create(
         district_id=place.district_id or root.pk,
@@ -375,7 +394,7 @@ def case_answer(*, actor, case: HelpRequest, note: str, expected_version: int | 
     case = _locked(case, expected_version)
     _require(case, (Status.RECEIVED,), _("工单当前状态为“%(status)s”，不能即刻答复"))
     note = _note(note, required=True, field="outcome")
-    now = timezone.now()
+    now = _now()
     before = case.status
     case.status, case.disposition = Status.ANSWERED, Disposition.ANSWERED
     case.outcome = note
@@ -453,7 +472,7 @@ def case_acknowledge(*, actor, case: HelpRequest, note: str = "", expected_versi
     _require(case, (Status.DISPATCHED,), _("工单当前状态为“%(status)s”，无需签收"))
     before = case.status
     case.status = Status.IN_PROGRESS
-    case.acknowledged_at = timezone.now()
+    case.acknowledged_at = _now()
     _save(case, ["status", "acknowledged_at"])
     _event(case, actor=actor, kind=EventKind.ACKNOWLEDGED, note=_note(note), before=before)
     _audit(case, actor=actor, action="case.acknowledge", changes={"status": [before, case.status]})
@@ -468,11 +487,11 @@ def case_contact(*, actor, case: HelpRequest, note: str, expected_version: int |
     note = _note(note, required=True)
     fields = []
     if case.first_contact_at is None:
-        case.first_contact_at = timezone.now()
+        case.first_contact_at = _now()
         fields.append("first_contact_at")
     if case.status == Status.DISPATCHED:
         # Contacting the person is acknowledging the request in practice.
-        case.status, case.acknowledged_at = Status.IN_PROGRESS, timezone.now()
+        case.status, case.acknowledged_at = Status.IN_PROGRESS, _now()
         fields += ["status", "acknowledged_at"]
     _save(case, fields)
     _event(case, actor=actor, kind=EventKind.CONTACTED, note=note, public=False)
@@ -497,7 +516,7 @@ def case_resolve(*, actor, case: HelpRequest, outcome: str, expected_version: in
     _require(case, OPEN_STATUSES, _("工单当前状态为“%(status)s”，不能办结"))
     outcome = _note(outcome, required=True, field="outcome")
     before = case.status
-    now = timezone.now()
+    now = _now()
     case.status, case.outcome, case.resolved_at = Status.RESOLVED, outcome, now
     case.first_contact_at = case.first_contact_at or now
     if not case.disposition:
@@ -520,7 +539,7 @@ def case_close(
     if satisfaction not in Satisfaction.values:
         raise CaseError("invalid_satisfaction", _("请选择回访满意度"), "satisfaction")
     before = case.status
-    case.status, case.satisfaction, case.closed_at = Status.CLOSED, satisfaction, timezone.now()
+    case.status, case.satisfaction, case.closed_at = Status.CLOSED, satisfaction, _now()
     _save(case, ["status", "satisfaction", "closed_at"])
     _event(
         case, actor=actor, kind=EventKind.CLOSED, note=_note(note), before=before, data={"satisfaction": satisfaction}
@@ -539,7 +558,7 @@ def case_reopen(*, actor, case: HelpRequest, reason: str, expected_version: int 
     _require(case, DONE_STATUSES, _("工单当前状态为“%(status)s”，不能重新办理"))
     reason = _note(reason, required=True, field="reason")
     before = case.status
-    now = timezone.now()
+    now = _now()
     case.status = Status.IN_PROGRESS
     case.resolved_at = case.closed_at = None
     case.satisfaction = ""
@@ -602,7 +621,7 @@ def task_add(
         if before == Status.RECEIVED and not case.disposition:
             case.disposition = Disposition.COORDINATED
         if before == Status.DISPATCHED:
-            case.acknowledged_at = timezone.now()
+            case.acknowledged_at = _now()
         fields = ["status", "disposition", "acknowledged_at"]
     _save(case, fields)
     _event(
@@ -630,7 +649,7 @@ def task_done(*, actor, task: CaseTask, result: str = "") -> CaseTask:
     task = CaseTask.objects.select_for_update().select_related("request").get(pk=task.pk)
     if task.status != TaskStatus.OPEN:
         raise CaseError("bad_status", _("该任务已完成或已取消"), "status")
-    task.status, task.done_at, task.result = TaskStatus.DONE, timezone.now(), _note(result, field="result")[:300]
+    task.status, task.done_at, task.result = TaskStatus.DONE, _now(), _note(result, field="result")[:300]
     task.save(update_fields=["status", "done_at", "result"])
     case = task.request
     _event(case, actor=actor, kind=EventKind.TASK_DONE, note=f"{task.get_kind_display()}：{task.result}".rstrip("："))
@@ -673,7 +692,7 @@ def _share_outcome(primary: HelpRequest, *, actor) -> None:
         before = linked.status
         linked.status = Status.RESOLVED
         linked.outcome = primary.outcome
-        linked.resolved_at = primary.resolved_at or timezone.now()
+        linked.resolved_at = primary.resolved_at or _now()
         linked.first_contact_at = linked.first_contact_at or primary.first_contact_at or linked.resolved_at
         linked.disposition = linked.disposition or primary.disposition
         _save(linked, ["status", "outcome", "resolved_at", "first_contact_at", "disposition"])
@@ -702,7 +721,7 @@ class SweepResult:
 def sweep_deadlines(*, now: dt.datetime | None = None) -> SweepResult:
     """Escalate every open request whose running clock has passed: level 1 when first contact is late,
     level 2 when resolution is late. Each level happens once per request (safe to run every minute)."""
-    now = now or timezone.now()
+    now = now or _now()
     result = SweepResult()
     late_contact = HelpRequest.objects.filter(
         status__in=OPEN_STATUSES, first_contact_at__isnull=True, first_contact_due__lt=now, escalation_level__lt=1

@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from caregrid.accounts.api import ApiError, SessionAuth, TokenAuth
 from caregrid.accounts.api import router as accounts_router
+from caregrid.cases.api import router as cases_router
 from caregrid.people.api import router as people_router
 from caregrid.places.api import router as places_router
 
@@ -35,6 +36,7 @@ api = NinjaAPI(
 api.add_router("", accounts_router)
 api.add_router("", places_router)
 api.add_router("", people_router)
+api.add_router("", cases_router)
 
 # Names of fields as users know them, for messages about query parameters and request bodies.
 FIELD_LABELS = {
@@ -66,6 +68,29 @@ FIELD_LABELS = {
     "page": gettext_lazy("页码"),
     "page_size": gettext_lazy("每页条数"),
     "count": gettext_lazy("统计总数"),
+    "description": gettext_lazy("诉求内容"),
+    "caller_name": gettext_lazy("求助人"),
+    "caller_phone": gettext_lazy("求助人电话"),
+    "address_text": gettext_lazy("诉求地址"),
+    "resident": gettext_lazy("居民"),
+    "subcategory": gettext_lazy("诉求子类"),
+    "urgency": gettext_lazy("紧急程度"),
+    "channel": gettext_lazy("来源渠道"),
+    "external_id": gettext_lazy("外部编号"),
+    "received_at": gettext_lazy("受理时间"),
+    "lat": gettext_lazy("纬度"),
+    "long": gettext_lazy("经度"),
+    "assigned_to": gettext_lazy("承办单位"),
+    "outcome": gettext_lazy("办理结果"),
+    "satisfaction": gettext_lazy("满意度"),
+    "primary": gettext_lazy("关联工单"),
+    "kind": gettext_lazy("任务类型"),
+    "assignee": gettext_lazy("承办人"),
+    "detail": gettext_lazy("任务说明"),
+    "due_at": gettext_lazy("完成时限"),
+    "result": gettext_lazy("完成情况"),
+    "mine": gettext_lazy("只看我的任务"),
+    "text": gettext_lazy("诉求文本"),
 }
 
 # Where Ninja says a value came from; not part of the field name a user would recognise.

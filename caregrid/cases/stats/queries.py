@@ -1,0 +1,480 @@
+"""The numbers the bureau reports on help requests for a scope and a period: the standard line, counts by
+category, urgency, channel, status and child place, requests per hour or day, medians of the time to first
+contact and to resolution, and what is overdue now. Every number starts from cases_visible(user)."""
+
+import bisect
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from caregrid.accounts.roles import Cap
+from caregrid.accounts.scope import scoped
+from caregrid.places.models import Place, PlaceKind
+from caregrid.places.queries import _int, _segment, community_grids, place_children, scope_roots
+from caregrid.places.tree import addresses_for, under
+
+from ..actions import deadlines_for
+from ..models import OPEN_STATUSES, Channel, Disposition, HelpRequest, Status
+from ..queries import cases_visible, overdue_q
+from ..taxonomy import CaseCategory, Urgency
+
+# A custom period is at most a year: a line of daily points, and a bounded scan.
+MAX_PERIOD_DAYS = 366
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    """Midnight of a calendar day in the bureau's time zone (Asia/Shanghai), as an aware datetime."""
+    tz = timezone.get_default_timezone()
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), tz)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar days in the bureau's time zone, both ends included."""
+
+    kind: str  # "day", "week" (Monday to Sunday) or "custom"
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def day(cls, day: dt.date) -> "Period":
+        return cls("day", day, day)
+
+    @classmethod
+    def week(cls, day: dt.date) -> "Period":
+        monday = day - dt.timedelta(days=day.weekday())
+        return cls("week", monday, monday + dt.timedelta(days=6))
+
+    @classmethod
+    def custom(cls, start: dt.date, end: dt.date) -> "Period":
+        if end < start:
+            raise ValueError("end before start")
+        if (end - start).days + 1 > MAX_PERIOD_DAYS:
+            raise ValueError("period too long")
+        return cls("custom", start, end)
+
+    @property
+    def since(self) -> dt.datetime:
+        return _local_midnight(self.start)
+
+    @property
+    def until(self) -> dt.datetime:
+        """The first moment after the period (exclusive bound)."""
+        return _local_midnight(self.end + dt.timedelta(days=1))
+
+    @property
+    def hourly(self) -> bool:
+        """One day is drawn hour by hour, longer periods day by day."""
+        return self.start == self.end
+
+    @property
+    def label(self) -> str:
+        if self.start == self.end:
+            return f"{self.start:%Y-%m-%d}"
+        return _("%(start)s 至 %(end)s") % {"start": f"{self.start:%Y-%m-%d}", "end": f"{self.end:%Y-%m-%d}"}
+
+
+def local_today() -> dt.date:
+    return timezone.localdate(timezone.now(), timezone.get_default_timezone())
+
+
+@dataclass
+class Line:
+    """The bureau's standard line: requests received, and how many of them were first handled each way."""
+
+    received: int = 0
+    answered: int = 0
+    coordinated: int = 0
+    dispatched: int = 0
+    cancelled: int = 0
+
+    @property
+    def pending(self) -> int:
+        """Received but with no disposition: still waiting to be sorted, or cancelled before it."""
+        return self.received - self.answered - self.coordinated - self.dispatched
+
+
+def hotline_text(line: Line) -> str:
+    return _("接通来电%(n)s个，即刻答复%(a)s个、协调解决%(b)s个、交办处置%(c)s个") % {
+        "n": line.received,
+        "a": line.answered,
+        "b": line.coordinated,
+        "c": line.dispatched,
+    }
+
+
+def all_channels_text(line: Line) -> str:
+    return _("各渠道共受理诉求%(n)s个，即刻答复%(a)s个、协调解决%(b)s个、交办处置%(c)s个") % {
+        "n": line.received,
+        "a": line.answered,
+        "b": line.coordinated,
+        "c": line.dispatched,
+    }
+
+
+@dataclass
+class CountRow:
+    code: str
+    label: str
+    count: int
+
+
+@dataclass
+class PlaceRow:
+    """One child place's numbers for the period, and its requests overdue now (whenever received)."""
+
+    place: Place | None
+    label: str
+    total: int = 0
+    hotline: int = 0
+    answered: int = 0
+    coordinated: int = 0
+    dispatched: int = 0
+    open: int = 0
+    overdue_now: int = 0
+
+    def add(self, values: dict) -> None:
+        for name in PLACE_METRICS:
+            setattr(self, name, getattr(self, name) + (values.get(name) or 0))
+
+
+PLACE_METRICS = ("total", "hotline", "answered", "coordinated", "dispatched", "open", "overdue_now")
+
+
+@dataclass
+class Medians:
+    """Median durations of the period's requests that have reached each step (cancelled ones left out)."""
+
+    code: str
+    label: str
+    first_contact: dt.timedelta | None = None
+    first_contact_n: int = 0
+    resolution: dt.timedelta | None = None
+    resolution_n: int = 0
+    first_contact_limit: dt.timedelta | None = None
+    resolution_limit: dt.timedelta | None = None
+
+
+@dataclass
+class SeriesPoint:
+    label: str
+    start: dt.datetime
+    count: int
+
+
+@dataclass
+class CaseStats:
+    period: Period
+    place: Place | None  # the place narrowed to, or None for the user's whole scope
+    scope_label: str
+    now: dt.datetime
+    hotline: Line
+    all_channels: Line
+    by_category: list[CountRow]
+    by_urgency: list[CountRow]
+    by_channel: list[CountRow]
+    by_status: list[CountRow]
+    by_place: list[PlaceRow]
+    by_grid: list[PlaceRow]
+    series: list[SeriesPoint]
+    medians: list[Medians]
+    open_now: int = 0
+    overdue_now: int = 0
+    overdue_first_contact: int = 0
+    overdue_resolution: int = 0
+    parent: Place | None = None  # whose children the place rows are (None: several scope roots)
+
+    @property
+    def total(self) -> int:
+        return self.all_channels.received
+
+    @property
+    def hotline_text(self) -> str:
+        return hotline_text(self.hotline)
+
+    @property
+    def all_channels_text(self) -> str:
+        return all_channels_text(self.all_channels)
+
+    @property
+    def overall(self) -> Medians:
+        return self.medians[0]
+
+
+# --- the scope ---------------------------------------------------------------------------------------------
+
+
+def stats_places(user) -> QuerySet[Place]:
+    """Places the user may narrow the statistics to."""
+    return scoped(user, Place.objects.all(), Cap.VIEW_CASES)
+
+
+def cases_under(user, place: Place | None) -> QuerySet[HelpRequest]:
+    """The user's requests, under a place of their tree when given (located there or handled there)."""
+    qs = cases_visible(user)
+    if place is not None:
+        qs = qs.filter(under(place.path, "place_path") | under(place.path, "grid_path"))
+    return qs
+
+
+# --- the statistics ----------------------------------------------------------------------------------------
+
+
+def case_stats(user, *, period: Period, place: Place | None = None, now: dt.datetime | None = None) -> CaseStats:
+    """Every number of the statistics page and its workbook, for the user's scope (or a place in it)."""
+    now = now or timezone.now()
+    base = cases_under(user, place)
+    in_period = base.filter(received_at__gte=period.since, received_at__lt=period.until)
+
+    hotline, all_channels = Line(), Line()
+    tallies: dict[str, dict[str, int]] = {"category": {}, "urgency": {}, "channel": {}, "status": {}}
+    groups = in_period.values("channel", "category", "urgency", "status", "disposition").annotate(n=Count("id"))
+    for row in groups.order_by():
+        n = row["n"]
+        for key, tally in tallies.items():
+            tally[row[key]] = tally.get(row[key], 0) + n
+        lines = (all_channels, hotline) if row["channel"] == Channel.HOTLINE else (all_channels,)
+        for line in lines:
+            line.received += n
+            if row["disposition"] == Disposition.ANSWERED:
+                line.answered += n
+            elif row["disposition"] == Disposition.COORDINATED:
+                line.coordinated += n
+            elif row["disposition"] == Disposition.DISPATCHED:
+                line.dispatched += n
+            if row["status"] == Status.CANCELLED:
+                line.cancelled += n
+
+    open_row = base.filter(status__in=OPEN_STATUSES).aggregate(
+        open=Count("id"),
+        overdue=Count("id", filter=overdue_q(now)),
+        late_contact=Count("id", filter=Q(first_contact_at__isnull=True, first_contact_due__lt=now)),
+        late_resolution=Count("id", filter=Q(resolution_due__lt=now)),
+    )
+
+    parent, place_rows, grid_rows = _place_breakdown(user, base, in_period, place, now)
+    series, medians = _timings(in_period, period)
+    return CaseStats(
+        period=period,
+        place=place,
+        scope_label=_scope_label(user, place),
+        now=now,
+        hotline=hotline,
+        all_channels=all_channels,
+        by_category=_rows(CaseCategory.choices, tallies["category"]),
+        by_urgency=_rows(Urgency.choices, tallies["urgency"]),
+        by_channel=_rows(Channel.choices, tallies["channel"]),
+        by_status=_rows(Status.choices, tallies["status"]),
+        by_place=place_rows,
+        by_grid=grid_rows,
+        series=series,
+        medians=medians,
+        open_now=open_row["open"],
+        overdue_now=open_row["overdue"],
+        overdue_first_contact=open_row["late_contact"],
+        overdue_resolution=open_row["late_resolution"],
+        parent=parent,
+    )
+
+
+def _rows(choices, tally: dict[str, int]) -> list[CountRow]:
+    """Every choice in its fixed order (zeros included, so tables read the same every day)."""
+    return [CountRow(str(code), str(label), tally.get(code, 0)) for code, label in choices]
+
+
+def _scope_label(user, place: Place | None) -> str:
+    if place is not None:
+        return place.name
+    roots = scope_roots(user, Cap.VIEW_CASES)
+    return "、".join(r.name for r in roots) if roots else ""
+
+
+# --- by child place ----------------------------------------------------------------------------------------
+
+
+def _place_metrics() -> dict:
+    return {
+        "total": Count("id"),
+        "hotline": Count("id", filter=Q(channel=Channel.HOTLINE)),
+        "answered": Count("id", filter=Q(disposition=Disposition.ANSWERED)),
+        "coordinated": Count("id", filter=Q(disposition=Disposition.COORDINATED)),
+        "dispatched": Count("id", filter=Q(disposition=Disposition.DISPATCHED)),
+        "open": Count("id", filter=Q(status__in=OPEN_STATUSES)),
+    }
+
+
+def _child_q(child: Place) -> Q:
+    return under(child.path, "place_path") | under(child.path, "grid_path")
+
+
+def _place_breakdown(user, base, in_period, place: Place | None, now: dt.datetime):
+    """Rows for the children of the place (or of the user's single scope root; or the roots themselves when
+    there are several). A community also gets a row per grid: the same requests cut the other way.
+
+    Children one level down the path tree are grouped by the path segment after the parent's path (one
+    grouped query whatever their number); what a grid covers is counted with one conditional count each."""
+    if place is None:
+        roots = scope_roots(user, Cap.VIEW_CASES)
+        if len(roots) != 1:
+            rows = [PlaceRow(r, r.name) for r in roots]
+            _conditional_into(in_period, base.filter(overdue_q(now)), rows)
+            return None, rows, []
+        place = roots[0]
+    parent = place
+    children = place_children(parent)
+    grids = community_grids(parent) if parent.kind == PlaceKind.COMMUNITY else []
+    allowed = set(stats_places(user).filter(pk__in=[c.pk for c in children + grids]).values_list("pk", flat=True))
+    children = [c for c in children if c.pk in allowed]
+    grids = [g for g in grids if g.pk in allowed]
+    labels = addresses_for(children) if parent.kind == PlaceKind.GRID else {}
+    rows = [PlaceRow(c, labels.get(c.pk) or c.name) for c in children]
+    grid_rows = [PlaceRow(g, g.name) for g in grids]
+    overdue = base.filter(overdue_q(now))
+
+    # A grid's direct children are micro-grids (found through grid_path) and the buildings it covers
+    # (not below it in the path tree); anything else's direct children lie below it in place_path.
+    by_segment = [r for r in rows if r.place.parent_id == parent.pk]
+    others = [r for r in rows if r.place.parent_id != parent.pk]
+    segment_field = "grid_path" if parent.kind == PlaceKind.GRID else "place_path"
+    if by_segment:
+        _grouped_into(in_period, overdue, parent, segment_field, by_segment)
+    if others:
+        _conditional_into(in_period, overdue, others)
+    if grid_rows:
+        _grouped_into(
+            in_period.filter(under(parent.path, "grid_path")),
+            overdue.filter(under(parent.path, "grid_path")),
+            parent,
+            "grid_path",
+            grid_rows,
+        )
+
+    # Requests placed at the parent itself (an address not matched further) or under no listed child.
+    rest = PlaceRow(None, _("未落到下级地点"))
+    own = in_period.aggregate(**_place_metrics())
+    own["overdue_now"] = overdue.count()
+    rest.add(own)
+    for row in rows:
+        rest.add({name: -getattr(row, name) for name in PLACE_METRICS})
+    if any(getattr(rest, name) for name in PLACE_METRICS):
+        rows.append(rest)
+    return parent, rows, grid_rows
+
+
+def _grouped_into(in_period, overdue, parent: Place, path_field: str, rows: list[PlaceRow]) -> None:
+    by_id = {r.place.pk: r for r in rows}
+    seg = _segment(path_field, len(parent.path))
+    for values in in_period.values(seg=seg).annotate(**_place_metrics()).order_by():
+        row = by_id.get(_int(values["seg"]))
+        if row is not None:
+            row.add(values)
+    for values in overdue.values(seg=seg).annotate(overdue_now=Count("id")).order_by():
+        row = by_id.get(_int(values["seg"]))
+        if row is not None:
+            row.add(values)
+
+
+def _conditional_into(in_period, overdue, rows: list[PlaceRow]) -> None:
+    metrics = _place_metrics()
+    aggregates, late = {}, {}
+    for i, row in enumerate(rows):
+        cond = _child_q(row.place)
+        for name, count in metrics.items():
+            condition = cond if count.filter is None else cond & count.filter
+            aggregates[f"{name}_{i}"] = Count("id", filter=condition)
+        late[f"overdue_now_{i}"] = Count("id", filter=cond)
+    if not rows:
+        return
+    totals = in_period.aggregate(**aggregates)
+    totals.update(overdue.aggregate(**late))
+    for i, row in enumerate(rows):
+        row.add({name: totals.get(f"{name}_{i}") for name in PLACE_METRICS})
+
+
+# --- per hour or day, and the medians ----------------------------------------------------------------------
+
+
+def _buckets(period: Period) -> list[SeriesPoint]:
+    tz = timezone.get_default_timezone()
+    points = []
+    if period.hourly:
+        for hour in range(24):
+            start = timezone.make_aware(dt.datetime.combine(period.start, dt.time(hour)), tz)
+            points.append(SeriesPoint(f"{hour:02d}:00", start, 0))
+        return points
+    day = period.start
+    while day <= period.end:
+        points.append(SeriesPoint(f"{day:%m-%d}", _local_midnight(day), 0))
+        day += dt.timedelta(days=1)
+    return points
+
+
+def _median(seconds: list[float]) -> dt.timedelta | None:
+    return dt.timedelta(seconds=round(statistics.median(seconds))) if seconds else None
+
+
+def _timings(in_period: QuerySet[HelpRequest], period: Period) -> tuple[list[SeriesPoint], list[Medians]]:
+    """One pass over the period's rows (four timestamps and three codes each): requests per hour or day, and
+    the median time from receipt to first contact and to resolution, overall, per urgency and for the
+    requests that needed follow-up work (not answered on the spot)."""
+    points = _buckets(period)
+    starts = [p.start for p in points]
+    groups = ["all", *Urgency.values, "followup"]
+    contact: dict[str, list[float]] = {g: [] for g in groups}
+    resolution: dict[str, list[float]] = {g: [] for g in groups}
+    rows = in_period.values_list("received_at", "first_contact_at", "resolved_at", "urgency", "disposition", "status")
+    for received, first_contact, resolved, urgency, disposition, status in rows.order_by().iterator(chunk_size=5000):
+        index = bisect.bisect_right(starts, received) - 1
+        if index >= 0:
+            points[index].count += 1
+        if status == Status.CANCELLED:
+            continue
+        keys = ("all", urgency, "followup") if disposition != Disposition.ANSWERED else ("all", urgency)
+        if first_contact is not None:
+            seconds = max(0.0, (first_contact - received).total_seconds())
+            for key in keys:
+                contact[key].append(seconds)
+        if resolved is not None:
+            seconds = max(0.0, (resolved - received).total_seconds())
+            for key in keys:
+                resolution[key].append(seconds)
+
+    labels = {"all": _("全部诉求"), "followup": _("需后续办理的（不含即刻答复）"), **dict(Urgency.choices)}
+    medians = []
+    for key in groups:
+        m = Medians(
+            code=key,
+            label=str(labels[key]),
+            first_contact=_median(contact[key]),
+            first_contact_n=len(contact[key]),
+            resolution=_median(resolution[key]),
+            resolution_n=len(resolution[key]),
+        )
+        if key in Urgency.values:
+            m.first_contact_limit, m.resolution_limit = deadlines_for(key)
+        medians.append(m)
+    return points, medians
+
+
+def duration_text(value: dt.timedelta | None) -> str:
+    """A duration as the bureau reads it: 3天4小时, 1小时25分, 12分钟, 不足1分钟; "—" when there is none."""
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 1:
+        return _("不足1分钟")
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(d)s天%(h)s小时") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)s小时%(m)s分") % {"h": hours, "m": minutes}
+    return _("%(m)s分钟") % {"m": minutes}
+
+
+def minutes(value: dt.timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 1)

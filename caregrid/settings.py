@@ -205,6 +205,8 @@ CAREGRID_PERIODIC_TASKS = [
 ]
 # Public help form: requests accepted per client address per hour.
 CAREGRID_PUBLIC_FORM_PER_HOUR = int(os.environ.get("CAREGRID_PUBLIC_FORM_PER_HOUR", "5"))
+# Public status page: lookups per client address per hour (counted per process with the local-memory cache).
+CAREGRID_PUBLIC_STATUS_PER_HOUR = int(os.environ.get("CAREGRID_PUBLIC_STATUS_PER_HOUR", "30"))
 
 LOGGING = {
     "version": 1,

@@ -199,6 +199,7 @@ def intake_caller(request):
     households = [r.household for r in residents]
     addresses = addresses_for(households)
     zones = zones_for(households, day)
+    grids = Place.objects.in_bulk({h.grid_id for h in households if h.grid_id})
     people = [
         {
             "resident": r,
@@ -208,6 +209,7 @@ def intake_caller(request):
             "zone": zones.get(r.household_id),
             "categories": [link.category.label for link in r.active_links],
             "household_size": r.household.residents.count(),
+            "grid": grids.get(r.household.grid_id),
         }
         for r in residents
     ]

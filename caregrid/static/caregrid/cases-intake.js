@@ -22,17 +22,21 @@
     $("id_place").value = button.dataset.place;
     if (!$("id_caller_name").value) $("id_caller_name").value = button.dataset.name;
     if (!$("id_address_text").value) $("id_address_text").value = button.dataset.address;
+    offerTarget(button.dataset.target, button.dataset.targetLabel);
     document.querySelectorAll(".pick-resident").forEach((b) => b.classList.remove("picked"));
     button.classList.add("picked");
   }
 
-  function pickTarget(button) {
+  // Make a place available (and chosen) as the dispatch target.
+  function offerTarget(id, label) {
     const select = $("id_dispatch_to");
-    if (!select) return;
-    if (![...select.options].some((o) => o.value === button.dataset.target)) {
-      select.add(new Option(button.dataset.label, button.dataset.target));
-    }
-    select.value = button.dataset.target;
+    if (!select || !id) return;
+    if (![...select.options].some((o) => o.value === id)) select.add(new Option(label, id), 1);
+    select.value = id;
+  }
+
+  function pickTarget(button) {
+    offerTarget(button.dataset.target, button.dataset.label);
     const dispatch = form.querySelector('input[name="handling"][value="dispatch"]');
     if (dispatch) dispatch.checked = true;
   }

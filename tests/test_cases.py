@@ -351,3 +351,26 @@ def test_notifications_are_listed_and_marked_read(world, login):
 def test_request_numbers_count_up_within_a_day(world):
     first, second = log_call(world), log_call(world)
     assert int(second.number.rsplit("-", 1)[1]) == int(first.number.rsplit("-", 1)[1]) + 1
+
+
+def test_the_worker_enqueues_the_deadline_sweep_every_minute(world):
+    from django_tasks_db.models import DBTaskResult
+
+    from caregrid.accounts.management.commands.worker import Scheduler
+
+    scheduler = Scheduler([("caregrid.cases.tasks.sweep_deadlines", 60)])
+    assert scheduler.tick(1000.0) == ["sweep_deadlines"]
+    assert scheduler.tick(1030.0) == []
+    assert scheduler.tick(1061.0) == ["sweep_deadlines"]
+    assert DBTaskResult.objects.filter(task_path="caregrid.cases.tasks.sweep_deadlines").count() == 2
+
+
+def test_the_sweep_job_escalates_what_is_overdue(world):
+    from caregrid.cases.tasks import sweep_deadlines
+
+    case = log_call(world, resident=world.resident_a, category="medical", urgency="urgent")
+    HelpRequest.objects.filter(pk=case.pk).update(first_contact_due=timezone.now() - dt.timedelta(minutes=1))
+    # Not dispatched: the community answers for it; its parent (the subdistrict) has no staff in this world,
+    # so the command centre alone is told.
+    assert sweep_deadlines.call() == {"checked": 1, "escalated": 1, "notified": 1}
+    assert Notification.objects.get(kind="case_overdue").user == world.district_admin

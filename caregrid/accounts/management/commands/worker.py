@@ -22,20 +22,26 @@ class Scheduler(threading.Thread):
         super().__init__(name="caregrid-scheduler", daemon=True)
         self.entries = [(import_string(path), float(seconds)) for path, seconds in entries]
         self.stopping = threading.Event()
+        self.next_run = [0.0] * len(self.entries)
+
+    def tick(self, now: float) -> list[str]:
+        """Enqueue every task whose time has come; the names of those enqueued."""
+        enqueued = []
+        for i, (task, seconds) in enumerate(self.entries):
+            if now >= self.next_run[i]:
+                self.next_run[i] = now + seconds
+                try:
+                    task.enqueue()
+                    enqueued.append(task.name)
+                except Exception:
+                    log.exception("could not enqueue %s", task.name)
+                finally:
+                    close_old_connections()
+        return enqueued
 
     def run(self) -> None:
-        next_run = [0.0] * len(self.entries)
         while not self.stopping.is_set():
-            now = time.monotonic()
-            for i, (task, seconds) in enumerate(self.entries):
-                if now >= next_run[i]:
-                    next_run[i] = now + seconds
-                    try:
-                        task.enqueue()
-                    except Exception:
-                        log.exception("could not enqueue %s", task.name)
-                    finally:
-                        close_old_connections()
+            self.tick(time.monotonic())
             self.stopping.wait(1.0)
 
 

@@ -374,3 +374,23 @@ def test_the_sweep_job_escalates_what_is_overdue(world):
     # so the command centre alone is told.
     assert sweep_deadlines.call() == {"checked": 1, "escalated": 1, "notified": 1}
     assert Notification.objects.get(kind="case_overdue").user == world.district_admin
+
+
+def test_the_district_admin_adds_a_subcategory_which_requests_can_then_use(world, login):
+    client = login(world.district_admin)
+    response = client.post(
+        reverse("cases:settings"), {"form": "subcategory", "category": "medical", "name": "血透", "name_en": "Dialysis"}
+    )
+    assert response.status_code == 302
+    from caregrid.cases.models import Subcategory
+
+    sub = Subcategory.objects.get()
+    assert (sub.category, sub.code) == ("medical", "medical_dialysis")
+    again = client.post(reverse("cases:settings"), {"form": "subcategory", "category": "medical", "name": "血透"})
+    assert "已有同名子类" in again.content.decode()
+    case = log_call(world, category="medical", urgency="urgent", subcategory=sub)
+    assert case.subcategory == sub
+    with pytest.raises(CaseError):
+        actions.case_retriage(
+            actor=world.hotline_operator, case=case, category="medicine", urgency="high", subcategory=sub
+        )

@@ -790,3 +790,29 @@ def deadlines_set(*, actor, values: dict[str, tuple[int, int]]) -> None:
         )
         changes[urgency] = [[int(b.total_seconds() // 60) for b in before], [first, resolve]]
     audit_record(actor=actor, action="case.deadlines", object_type="cases.deadlinepolicy", changes=changes)
+
+
+@transaction.atomic
+def subcategory_create(*, actor, category: str, name: str, name_en: str = "") -> Subcategory:
+    """A bureau's own sub-category under one of the fixed categories (also an Open311 service)."""
+    import re
+
+    from .models import Subcategory as Model
+
+    if category not in CaseCategory.values:
+        raise CaseError("invalid_category", _("诉求类别“%(value)s”不存在") % {"value": category}, "category")
+    name = clean_text(name)
+    if not name:
+        raise CaseError("required", _("请填写子类名称"), "name")
+    if len(name) > 40:
+        raise CaseError("too_long", _("子类名称不能超过40个字"), "name")
+    if Model.objects.filter(category=category, name=name).exists():
+        raise CaseError("duplicate", _("该类别下已有同名子类“%(name)s”") % {"name": name}, "name")
+    base = re.sub(r"[^a-z0-9]+", "_", (name_en or "").lower()).strip("_")[:30] or "sub"
+    code, n = f"{category}_{base}"[:40], 1
+    while Model.objects.filter(code=code).exists():
+        n += 1
+        code = f"{category}_{base}"[:36] + f"_{n}"
+    sub = Model.objects.create(category=category, code=code, name=name, name_en=clean_text(name_en)[:80])
+    audit_record(actor=actor, action="case.subcategory_create", obj=sub, changes={"category": category, "name": name})
+    return sub

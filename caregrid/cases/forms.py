@@ -191,3 +191,9 @@ class DeadlineForm(forms.Form):
     def values(self) -> dict[str, tuple[int, int]]:
         d = self.cleaned_data
         return {u: (d[f"{u}_first"], d[f"{u}_resolve"]) for u in Urgency.values}
+
+
+class SubcategoryForm(forms.Form):
+    category = forms.ChoiceField(label=gettext_lazy("诉求类别"), choices=CaseCategory.choices)
+    name = forms.CharField(label=gettext_lazy("子类名称"), max_length=40)
+    name_en = forms.CharField(label=gettext_lazy("英文名称"), max_length=80, required=False)

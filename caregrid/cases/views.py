@@ -36,10 +36,11 @@ from .forms import (
     PlaceForm,
     QueueFilterForm,
     RetriageForm,
+    SubcategoryForm,
     TaskDoneForm,
     TaskForm,
 )
-from .models import OPEN_STATUSES, CaseTask, HelpRequest, Status, TaskStatus
+from .models import OPEN_STATUSES, CaseTask, Channel, HelpRequest, Status, Subcategory, TaskStatus
 from .queries import caller_lookup, case_search, clock, duplicate_candidates, duplicate_candidates_for
 from .taxonomy import CaseCategory, Urgency
 
@@ -138,7 +139,9 @@ def _dispatch_targets(user, place: Place | None) -> list[Place]:
 def intake(request):
     """Log a call: caller lookup and live suggestions (htmx), then one submit saves and handles it."""
     _require(request.user, Cap.TAKE_CASES)
-    form = IntakeForm(request.POST or None, user=request.user)
+    # Grid workers report from their phone; everyone else here mostly takes calls.
+    channel = Channel.HOTLINE if can(request.user, Cap.DISPATCH_CASES) else Channel.GRID_REPORT
+    form = IntakeForm(request.POST or None, user=request.user, initial={"channel": channel})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         handling = d.get("handling")
@@ -530,10 +533,14 @@ def task_done(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def deadline_settings(request):
+    """Deadlines by urgency and the bureau's sub-categories."""
     _require(request.user, Cap.MANAGE_CASE_SETTINGS)
     current = {u: tuple(int(x.total_seconds() // 60) for x in actions.deadlines_for(u)) for u in Urgency.values}
-    form = DeadlineForm(request.POST or None, current=current)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    adding = posted and request.POST.get("form") == "subcategory"
+    form = DeadlineForm(request.POST if posted and not adding else None, current=current)
+    sub_form = SubcategoryForm(request.POST if adding else None)
+    if posted and not adding and form.is_valid():
         try:
             actions.deadlines_set(actor=request.user, values=form.values())
         except CaseError as e:
@@ -541,4 +548,13 @@ def deadline_settings(request):
         else:
             messages.success(request, _("办理时限已更新，对此后受理的工单生效"))
             return redirect("cases:settings")
-    return render(request, "cases/settings.html", {"form": form})
+    if adding and sub_form.is_valid():
+        try:
+            actions.subcategory_create(actor=request.user, **sub_form.cleaned_data)
+        except CaseError as e:
+            sub_form.add_error(e.field if e.field in sub_form.fields else None, e.message)
+        else:
+            messages.success(request, _("子类已添加"))
+            return redirect("cases:settings")
+    subcategories = Subcategory.objects.order_by("category", "id")
+    return render(request, "cases/settings.html", {"form": form, "sub_form": sub_form, "subcategories": subcategories})

@@ -14,6 +14,7 @@ echo "» migrating the database"
 echo "» loading the demo district (skipped when the database has residents)"
 "$CAREGRID" seed --residents "${DEMO_RESIDENTS:-20000}" --seed 2022 --if-empty
 logins=$("$CAREGRID" demousers)
+"$CAREGRID" seedcases --if-empty
 "$CAREGRID" collectstatic --no-input -v 0
 
 WEB= WORKER=

@@ -612,6 +612,7 @@ def task_add(
         detail=detail,
         assignee=assignee,
         due_at=due_at or case.resolution_due,
+        created_at=_now(),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     fields = []
@@ -693,7 +694,9 @@ def _share_outcome(primary: HelpRequest, *, actor) -> None:
         linked.status = Status.RESOLVED
         linked.outcome = primary.outcome
         linked.resolved_at = primary.resolved_at or _now()
-        linked.first_contact_at = linked.first_contact_at or primary.first_contact_at or linked.resolved_at
+        # The caller of the repeat was reached when the primary's caller was, but never before they called.
+        contacted = max(primary.first_contact_at or linked.resolved_at, linked.received_at)
+        linked.first_contact_at = linked.first_contact_at or contacted
         linked.disposition = linked.disposition or primary.disposition
         _save(linked, ["status", "outcome", "resolved_at", "first_contact_at", "disposition"])
         _event(

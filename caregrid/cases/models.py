@@ -5,6 +5,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from caregrid.places.models import Place
@@ -270,7 +271,7 @@ class CaseTask(models.Model):
     )
     status = models.CharField(_("状态"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     due_at = models.DateTimeField(_("完成时限"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
     done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     result = models.CharField(_("完成情况"), max_length=300, blank=True)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
@@ -83,22 +84,60 @@ class TriageModel:
         needs.fit(x, y_needs)
         return cls(vectorizer, category, urgency, needs, list(binarizer.classes_))
 
+    def _weights(self):
+        """The three linear models as plain matrices: scikit-learn's per-call input validation costs more
+        than the arithmetic when a single call is classified (the hotline types one text at a time)."""
+        cached = self.__dict__.get("_weights_cache")
+        if cached is None:
+            estimators = self.needs.estimators_
+            usable = self.urgency.coef_.shape[0] > 1 and all(hasattr(e, "coef_") for e in estimators)
+            cached = (
+                (
+                    self.category.coef_.T,
+                    self.category.intercept_,
+                    self.urgency.coef_.T,
+                    self.urgency.intercept_,
+                    np.vstack([e.coef_ for e in estimators]).T,
+                    np.concatenate([e.intercept_ for e in estimators]),
+                )
+                if usable
+                else ()
+            )
+            self.__dict__["_weights_cache"] = cached
+        return cached
+
+    def _predict(self, x):
+        """(category probabilities, urgencies, needs probabilities) — the same numbers as predict_proba and
+        predict of the fitted estimators."""
+        weights = self._weights()
+        if not weights:
+            return self.category.predict_proba(x), self.urgency.predict(x), self.needs.predict_proba(x)
+        cat_w, cat_b, urg_w, urg_b, need_w, need_b = weights
+        category = expit(np.asarray(x @ cat_w) + cat_b)
+        category /= category.sum(axis=1, keepdims=True)
+        urgencies = self.urgency.classes_[np.argmax(np.asarray(x @ urg_w) + urg_b, axis=1)]
+        needs = expit(np.asarray(x @ need_w) + need_b)
+        return category, urgencies, needs
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_weights_cache", None)
+        return state
+
     def triage(self, texts: Sequence[str]) -> list[Triage]:
         """Triage of normalised texts, in one pass over the batch."""
         if not texts:
             return []
         x = self.vectorizer.transform(texts)
         rows = np.arange(len(texts))
-        probabilities = self.category.predict_proba(x)
+        probabilities, urgencies, needs = self._predict(x)
         ranked = np.argsort(-probabilities, axis=1)
         best, runner_up = ranked[:, 0], ranked[:, 1]
         categories = self.category.classes_[best]
         confidences = probabilities[rows, best]
-        urgencies = self.urgency.predict(x)
         # The needs model's probability for each text's runner-up category.
         need_column = {label: j for j, label in enumerate(self.need_labels)}
         columns = np.array([need_column.get(c, -1) for c in self.category.classes_])[runner_up]
-        needs = self.needs.predict_proba(x)
         runner_up_need = np.where(columns >= 0, needs[rows, columns], 0.0)
         second = (probabilities[rows, runner_up] >= ALSO_RUNNER_UP) & (runner_up_need >= ALSO_NEED)
         result = []

@@ -393,3 +393,12 @@ def test_the_command_fails_when_a_row_is_rejected_without_partial(world, tmp_pat
 def test_the_command_refuses_a_missing_file(world, tmp_path):
     with pytest.raises(CommandError, match="文件不存在"):
         call_command("referrals", str(tmp_path / "none.xlsx"))
+
+
+def test_a_file_longer_than_a_batch_is_refused_as_a_whole(world, tmp_path, monkeypatch):
+    from caregrid.cases.referrals import importer
+    from caregrid.people.ledger.reader import LedgerFileError
+
+    monkeypatch.setattr(importer, "MAX_ROWS", 2)
+    with pytest.raises(LedgerFileError, match="文件超过2行，请拆分后分批导入"):
+        check_file(write_xlsx(tmp_path / "a.xlsx", rows_ok()))

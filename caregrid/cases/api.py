@@ -228,6 +228,18 @@ class CaseDetailOut(Out):
     updated_at: dt.datetime
 
 
+class CaseReceiptOut(CaseListItemOut):
+    """What intake answers: the request as the queue lists it, with the caller's tracking code, the
+    classifier's suggestion and both deadlines. GET /cases/{id} has the timeline."""
+
+    tracking_code: str = Field(description="the caller's key to the public status page")
+    external_id: str
+    suggestion: SuggestionOut = Field(description="what the classifier suggested")
+    red_flags: list[FlagOut]
+    first_contact_due: dt.datetime
+    resolution_due: dt.datetime
+
+
 class AddressCandidateOut(Out):
     place_id: int
     label: str
@@ -438,6 +450,23 @@ def _items_out(cases: list[HelpRequest]) -> list[dict]:
     return [_item_out(c, addresses, now) for c in cases]
 
 
+def _receipt_out(case: HelpRequest) -> dict:
+    """The intake answer, from the request as the action left it (one query, for its address)."""
+    return {
+        **_items_out([case])[0],
+        "tracking_code": case.tracking_code,
+        "external_id": case.external_id,
+        "suggestion": {
+            "category": case.suggested_category,
+            "urgency": case.suggested_urgency,
+            "confidence": case.suggestion_confidence,
+        },
+        "red_flags": [{"code": f.get("code", ""), "label": f.get("label", "")} for f in case.red_flags or []],
+        "first_contact_due": case.first_contact_due,
+        "resolution_due": case.resolution_due,
+    }
+
+
 def _task_out(task: CaseTask, now: dt.datetime) -> dict:
     return {
         "id": task.pk,
@@ -575,9 +604,10 @@ def intake_place(user, text: str, capability: str = Cap.TAKE_CASES) -> tuple[Pla
     places = scope_places(user, capability)
     if not places:
         return None, None
+    for p in places:
+        if p.kind == PlaceKind.DISTRICT:
+            return None, p
     district = Place.objects.get(pk=places[0].district_id)
-    if any(p.kind == PlaceKind.DISTRICT for p in places):
-        return None, district
     match = match_address(text, within=_match_within(user, capability))
     if (
         match is not None
@@ -708,7 +738,7 @@ def case_detail(request, case_id: Id):
 
 @router.post(
     "/cases",
-    response={200: CaseDetailOut, 201: CaseDetailOut, 400: ErrorOut, 409: ErrorOut, **ERRORS},
+    response={200: CaseReceiptOut, 201: CaseReceiptOut, 400: ErrorOut, 409: ErrorOut, **ERRORS},
     summary="Log a request (201). Category and urgency default to the classifier's suggestion; "
     "an external_id sent again answers 200 with the request already made",
 )
@@ -722,7 +752,7 @@ def case_add(request, payload: CaseIn):
             existing = HelpRequest.objects.filter(channel=channel, external_id=external_id).first()
             if existing is not None:
                 if in_scope(user, existing, Cap.VIEW_CASES):
-                    return Status(200, _detail_out(existing.pk))
+                    return Status(200, _receipt_out(existing))
                 raise ApiError(
                     409,
                     "duplicate_external_id",
@@ -767,7 +797,7 @@ def case_add(request, payload: CaseIn):
             long=payload.long,
         )
         case = case_create(actor=user, data=data, district=district)
-    return Status(201, _detail_out(case.pk))
+    return Status(201, _receipt_out(case))
 
 
 # ---- workflow actions --------------------------------------------------------------------------

@@ -34,9 +34,10 @@ from ..actions import DESCRIPTION_MAX, CaseError, IntakeData, case_create, case_
 from ..models import Channel, HelpRequest, Subcategory
 from ..taxonomy import CaseCategory, Urgency
 
-# A batch is a day's or a shift's referrals; larger files are split so the import's transaction (which
-# holds SQLite's write lock while it runs) stays short for the hotline logging calls meanwhile.
-MAX_ROWS = 3000
+# A batch is a shift's or a day's referrals. The import is one transaction, which on SQLite holds the write
+# lock throughout (about 10 ms a row), so a batch is capped to keep the hotline's own writes waiting seconds
+# at most; larger files are split.
+MAX_ROWS = 500
 EXTERNAL_ID_MAX = 64
 CALLER_NAME_MAX = 50
 ADDRESS_MAX = 200

@@ -179,6 +179,14 @@ def test_the_district_is_broken_down_by_subdistrict(world, calls):
     assert (rows["任港街道"].total, rows["任港街道"].overdue_now) == (1, 1)
 
 
+def test_a_request_placed_at_the_district_itself_counts_under_no_subdistrict(world, calls):
+    log(world, at(calls["day"], 17), category="policy", urgency="normal", place=world.district)
+    stats = stats_for(world.district_admin, calls)
+    rest = stats.by_place[-1]
+    assert (rest.place, rest.label, rest.total, rest.hotline) == (None, "未落到下级地点", 1, 1)
+    assert sum(r.total for r in stats.by_place) == stats.total == 7
+
+
 def test_a_community_is_broken_down_by_compound_and_by_grid(world, calls):
     stats = stats_for(world.community_worker, calls, place=world.community)
     assert [(r.label, r.total) for r in stats.by_place] == [("紫东花苑", 5)]

@@ -443,7 +443,8 @@ def case_dispatch(
     case.acknowledged_at = None
     # The request stays where it is when the handling place contains it; otherwise it moves into that
     # place's scope so its staff can see it.
-    if not case.place.path.startswith(place.path):
+    covered = place.kind == PlaceKind.GRID and case.place.grid_path.startswith(place.path)
+    if not (case.place.path.startswith(place.path) or covered):
         case.place_path = place.path
         if place.kind == PlaceKind.GRID:
             case.grid_path = place.path

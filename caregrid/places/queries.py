@@ -182,7 +182,7 @@ def _active_links_q(day: dt.date) -> Q:
     )
 
 
-def _segment(field_name: str, prefix_len: int):
+def path_segment(field_name: str, prefix_len: int):
     """The id of the child one level below a prefix, read off a path ("1.4.27.9." after "1.4." → "27")."""
     rest = Substr(field_name, prefix_len + 1)
     return Substr(field_name, prefix_len + 1, StrIndex(rest, Value(".")) - 1)
@@ -238,19 +238,19 @@ def place_counts_with_children(
 def _grouped_counts(
     qs: QuerySet, parent: Place, path_field: str, result: dict, day: dt.date, own: PlaceCounts | None = None
 ) -> None:
-    seg = _segment(path_field, len(parent.path))
+    seg = path_segment(path_field, len(parent.path))
     for row in qs.values(seg=seg).annotate(n=Count("id"), p=Count("id", filter=Q(is_priority=True))).order_by():
         if own is not None:
             own.residents += row["n"]
             own.priority += row["p"]
-        target = result.get(_int(row["seg"]))
+        target = result.get(int_or_none(row["seg"]))
         if target is not None:
             target.residents, target.priority = row["n"], row["p"]
     links = qs.filter(_active_links_q(day))
     for row in links.values(seg=seg, cat=F("category_links__category_id")).annotate(n=Count("id")).order_by():
         if own is not None:
             own.categories[row["cat"]] = own.categories.get(row["cat"], 0) + row["n"]
-        target = result.get(_int(row["seg"]))
+        target = result.get(int_or_none(row["seg"]))
         if target is not None:
             target.categories[row["cat"]] = row["n"]
 
@@ -345,7 +345,7 @@ def mode_history(limit: int = 20) -> list[ModeChange]:
     return list(ModeChange.objects.select_related("set_by")[:limit])
 
 
-def _int(text) -> int | None:
+def int_or_none(text) -> int | None:
     try:
         return int(text)
     except (TypeError, ValueError):

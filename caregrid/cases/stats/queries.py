@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import scoped
 from caregrid.places.models import Place, PlaceKind
-from caregrid.places.queries import _int, _segment, community_grids, place_children, scope_roots
+from caregrid.places.queries import community_grids, int_or_none, path_segment, place_children, scope_roots
 from caregrid.places.tree import addresses_for, under
 
 from ..actions import deadlines_for
@@ -378,17 +378,17 @@ def _place_breakdown(user, base, in_period, place: Place | None, now: dt.datetim
 
 def _grouped_into(in_period, overdue, parent: Place, path_field: str, rows: list[PlaceRow]) -> None:
     by_id = {r.place.pk: r for r in rows}
-    seg = _segment(path_field, len(parent.path))
+    seg = path_segment(path_field, len(parent.path))
     # Only paths strictly below the parent have a segment (PostgreSQL refuses the negative substring length
     # the others would give); requests at the parent itself, or reached through their other path, are "rest".
     below = under(parent.path, path_field) & ~Q(**{path_field: parent.path})
     in_period, overdue = in_period.filter(below), overdue.filter(below)
     for values in in_period.values(seg=seg).annotate(**_place_metrics()).order_by():
-        row = by_id.get(_int(values["seg"]))
+        row = by_id.get(int_or_none(values["seg"]))
         if row is not None:
             row.add(values)
     for values in overdue.values(seg=seg).annotate(overdue_now=Count("id")).order_by():
-        row = by_id.get(_int(values["seg"]))
+        row = by_id.get(int_or_none(values["seg"]))
         if row is not None:
             row.add(values)
 

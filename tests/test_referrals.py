@@ -306,7 +306,9 @@ def test_upload_check_confirm_and_the_result_with_links(world, tmp_path, uploads
     assert "已导入 3 条转办工单" in page
     for case in referrals():
         assert f'href="/cases/{case.pk}/"' in page
-    assert client.get("/cases/referrals/").content.decode().count(token) == 1
+    recent = client.get("/cases/referrals/").content.decode()
+    assert recent.count(token) == 1
+    assert re.search(r"<td>\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td>", recent)
 
 
 def test_a_double_confirm_imports_once(world, tmp_path, uploads, login):

@@ -5,6 +5,7 @@ holding its owner, the check and, once run, the result. Referral files are small
 referrals), so the check and the import run within the request.
 """
 
+import datetime as dt
 import json
 import os
 import re
@@ -109,6 +110,8 @@ def _recent(user) -> list[dict]:
         if state.get("user") == user.pk:
             state["token"] = state_file.parent.name
             state["status_label"] = STATUS_LABELS.get(state.get("status"), "")
+            created = dt.datetime.fromisoformat(state["created_at"])
+            state["created_label"] = timezone.localtime(created).strftime("%Y-%m-%d %H:%M")
             batches.append(state)
     batches.sort(key=lambda s: s.get("created_at", ""), reverse=True)
     return batches[:RECENT_BATCHES]

@@ -23,7 +23,8 @@ api = NinjaAPI(
     title="caregrid API",
     version="1",
     description=(
-        "Places, zones, residents and categories of the district, limited to the caller's scope. "
+        "Places, zones, residents and categories of the district, and help requests with their workflow, "
+        "errands and triage suggestions, limited to the caller's scope. "
         "Authenticate with `Authorization: Bearer <key>` (keys from `caregrid apitoken create`) or the "
         "signed-in session (with the CSRF token on unsafe methods). Identity and phone numbers are masked; "
         "POST /residents/{id}/unmask shows them and is audited."

@@ -18,6 +18,30 @@ EXPECTED_PATHS = {
     "/api/v1/residents/{resident_id}": {"get", "patch"},
     "/api/v1/residents/{resident_id}/unmask": {"post"},
     "/api/v1/categories": {"get"},
+    "/api/v1/cases": {"get", "post"},
+    "/api/v1/cases/triage": {"get"},
+    "/api/v1/cases/{case_id}": {"get"},
+    "/api/v1/cases/{case_id}/tasks": {"post"},
+    "/api/v1/tasks": {"get"},
+    "/api/v1/tasks/{task_id}/done": {"post"},
+    **{
+        f"/api/v1/cases/{{case_id}}/actions/{action}": {"post"}
+        for action in (
+            "answer",
+            "coordinate",
+            "dispatch",
+            "acknowledge",
+            "contact",
+            "note",
+            "resolve",
+            "close",
+            "reopen",
+            "cancel",
+            "retriage",
+            "link",
+            "place",
+        )
+    },  # fmt: skip
 }
 
 

@@ -394,3 +394,28 @@ def test_the_district_admin_adds_a_subcategory_which_requests_can_then_use(world
         actions.case_retriage(
             actor=world.hotline_operator, case=case, category="medicine", urgency="high", subcategory=sub
         )
+
+
+def test_the_callers_full_number_is_shown_for_a_call_back_and_audited(world, login):
+    case = log_call(world, caller_phone="13812345678", resident=world.resident_a)
+    client = login(world.grid_worker_a)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert "138****5678" in page and "13812345678" not in page
+    shown = client.post(reverse("cases:unmask", args=[case.pk])).content.decode()
+    assert 'href="tel:13812345678"' in shown
+    assert AuditEvent.objects.filter(action="case.unmask", object_id=str(case.pk), actor=world.grid_worker_a).exists()
+    assert login(world.grid_worker_b).post(reverse("cases:unmask", args=[case.pk])).status_code == 404
+
+
+def test_a_referring_platforms_earlier_deadline_is_kept(world):
+    now = timezone.now()
+    case = log_call(
+        world,
+        channel="referral_12345",
+        category="utilities",
+        urgency="normal",
+        received_at=now,
+        resolution_due=now + dt.timedelta(hours=4),
+    )
+    assert case.resolution_due == now + dt.timedelta(hours=4)
+    assert case.first_contact_due <= case.resolution_due

@@ -78,6 +78,7 @@ class IntakeData:
     lat: Decimal | None = None
     long: Decimal | None = None
     source_ip: str | None = None
+    resolution_due: dt.datetime | None = None  # a referring platform's own deadline, when earlier than ours
 
 
 # --- helpers ---
@@ -216,10 +217,11 @@ def _match_place(text: str, within: Place | None):
     return match_address(text, within=within)
 
 
-@transaction.atomic
 def case_create(*, actor, data: IntakeData, district: Place | None = None) -> HelpRequest:
     """Log a request from any channel. Category and urgency default to the classifier's suggestion
-    (red flags raise the urgency); the place comes from the resident, the given place or the address."""
+    (red flags raise the urgency); the place comes from the resident, the given place or the address.
+    Classifying and matching only read, so they run before the write transaction opens (on SQLite the
+    transaction holds the database's write lock)."""
     if data.channel not in Channel.values:
         raise CaseError("invalid_channel", _("来源渠道无效"), "channel")
     description = clean_text(data.description or "")
@@ -260,30 +262,47 @@ def case_create(*, actor, data: IntakeData, district: Place | None = None) -> He
 
     received = data.received_at or _now()
     first_due, resolve_due = deadlines_for(urgency)
+    resolution_due = received + resolve_due
+    if data.resolution_due is not None and data.resolution_due < resolution_due:
+        resolution_due = max(data.resolution_due, received)  # an earlier deadline set by the referring platform
+    with transaction.atomic():
+        return _insert(
+            actor=actor,
+            data=data,
+            suggestion=suggestion,
+            fields={
+                "district_id": place.district_id or root.pk,
+                "channel": data.channel,
+                "external_id": (data.external_id or "")[:64],
+                "category": category,
+                "subcategory": data.subcategory,
+                "urgency": urgency,
+                "description": description,
+                "caller_name": caller_name,
+                "caller_phone": phone,
+                "caller_phone_tail": phone_tail(phone, phone_valid),
+                "resident": data.resident,
+                "address_text": address_text,
+                "place": place,
+                "received_at": received,
+                "first_contact_due": min(received + first_due, resolution_due),
+                "resolution_due": resolution_due,
+            },
+        )
+
+
+def _insert(*, actor, data: IntakeData, suggestion, fields: dict) -> HelpRequest:
+    received, place = fields["received_at"], fields["place"]
+    description, category, urgency = fields["description"], fields["category"], fields["urgency"]
     case = HelpRequest.objects.create(
-        district_id=place.district_id or root.pk,
+        **fields,
         number=_next_number(timezone.localdate(received)),
-        channel=data.channel,
-        external_id=(data.external_id or "")[:64],
-        category=category,
-        subcategory=data.subcategory,
-        urgency=urgency,
-        description=description,
         suggested_category=suggestion.category,
         suggested_urgency=suggestion.urgency,
         suggestion_confidence=round(float(suggestion.confidence), 4),
         red_flags=[{"code": f.code, "label": str(f.label)} for f in suggestion.flags],
-        caller_name=caller_name,
-        caller_phone=phone,
-        caller_phone_tail=phone_tail(phone, phone_valid),
-        resident=data.resident,
-        address_text=address_text,
-        place=place,
         place_path=place.path,
         grid_path=place.grid_path,
-        received_at=received,
-        first_contact_due=received + first_due,
-        resolution_due=received + resolve_due,
         email=data.email or "",
         lat=data.lat,
         long=data.long,
@@ -320,6 +339,13 @@ def case_create(*, actor, data: IntakeData, district: Place | None = None) -> He
             object_key=f"case:{case.pk}:urgent",
         )
     return case
+
+
+@transaction.atomic
+def case_unmask(*, actor, case: HelpRequest) -> dict:
+    """The caller's full phone number (to call back), recorded in the audit log."""
+    _audit(case, actor=actor, action="case.unmask", changes={"fields": ["caller_phone"]})
+    return {"caller_phone": case.caller_phone}
 
 
 @transaction.atomic

@@ -13,5 +13,6 @@ urlpatterns = [
     path("settings/", views.deadline_settings, name="settings"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/tasks/", views.task_new, name="task_new"),
+    path("<int:pk>/unmask/", views.unmask, name="unmask"),
     path("<int:pk>/<slug:action>/", views.act, name="act"),
 ]

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -323,6 +324,7 @@ def detail(request, pk: int):
         "events": events,
         "tasks": tasks,
         "caller_phone": mask_phone(case.caller_phone),
+        "may_unmask": can(request.user, Cap.UNMASK),
         "duplicates": _rows(duplicate_candidates(case)) if case.is_open or case.status == Status.RECEIVED else [],
         "linked": list(case.linked.all()),
         "can_handle": can_handle,
@@ -448,6 +450,19 @@ def act(request, pk: int, action: str):
     else:
         messages.success(request, _("已保存"))
     return redirect("cases:detail", pk=case.pk)
+
+
+@login_required
+@require_POST
+def unmask(request, pk: int):
+    """The caller's full number for a call back; each showing is written to the audit log."""
+    case = _case(request, pk, Cap.UNMASK)
+    shown = actions.case_unmask(actor=request.user, case=case)
+    response = render(
+        request, "cases/_caller_phone.html", {"case": case, "phone": shown["caller_phone"], "unmasked": True}
+    )
+    patch_cache_control(response, no_store=True, private=True)
+    return response
 
 
 @login_required

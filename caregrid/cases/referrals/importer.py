@@ -525,6 +525,7 @@ def referrals_import(
                 address_text=referral.address_text,
                 external_id=referral.external_id,
                 received_at=referral.received_at,
+                resolution_due=referral.deadline,
             )
             try:
                 with transaction.atomic():

@@ -166,6 +166,15 @@ def chinese_after_each_test():
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: cached settings of one test's rolled-back data must not leak."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Personas' passwords are hashed in every test; argon2's deliberate slowness buys nothing here
     (tests/test_foundation.py checks that the real settings use argon2)."""

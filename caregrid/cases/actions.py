@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -101,10 +102,24 @@ def _now() -> dt.datetime:
     return _recorded_at.get() or timezone.now()
 
 
+DEADLINES_CACHE_SECONDS = 30
+
+
+def _deadline_minutes() -> dict[str, tuple[int, int]]:
+    """Minutes per urgency, read at most every 30 seconds per process (a change made in another process is
+    in force everywhere within that time)."""
+    cached = cache.get("caregrid:case_deadlines")
+    if cached is None:
+        cached = {u: DEFAULT_DEADLINES[u] for u in Urgency.values}
+        for row in DeadlinePolicy.objects.all():
+            cached[row.urgency] = (row.first_contact_minutes, row.resolution_minutes)
+        cache.set("caregrid:case_deadlines", cached, DEADLINES_CACHE_SECONDS)
+    return cached
+
+
 def deadlines_for(urgency: str) -> tuple[dt.timedelta, dt.timedelta]:
     """(time to first contact, time to resolution) for an urgency, as the bureau configured them."""
-    row = DeadlinePolicy.objects.filter(urgency=urgency).first()
-    first, resolve = (row.first_contact_minutes, row.resolution_minutes) if row else DEFAULT_DEADLINES[urgency]
+    first, resolve = _deadline_minutes()[urgency]
     return dt.timedelta(minutes=first), dt.timedelta(minutes=resolve)
 
 
@@ -819,6 +834,8 @@ def deadlines_set(*, actor, values: dict[str, tuple[int, int]]) -> None:
             defaults={"first_contact_minutes": first, "resolution_minutes": resolve, "updated_by": actor},
         )
         changes[urgency] = [[int(b.total_seconds() // 60) for b in before], [first, resolve]]
+    cache.delete("caregrid:case_deadlines")
+    transaction.on_commit(lambda: cache.delete("caregrid:case_deadlines"))
     audit_record(actor=actor, action="case.deadlines", object_type="cases.deadlinepolicy", changes=changes)
 
 

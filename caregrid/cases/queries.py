@@ -7,13 +7,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import scoped
+from caregrid.accounts.scope import scope_places, scoped
 from caregrid.people.models import Resident
 from caregrid.people.validation import clean_phone, clean_text, phone_tail
-from caregrid.places.models import Place
+from caregrid.places.models import Place, PlaceKind
 from caregrid.places.tree import under
 
-from .actions import DUPLICATE_WINDOW
+from .actions import AUTO_PLACE_CONFIDENCE, DUPLICATE_WINDOW
 from .models import DONE_STATUSES, OPEN_STATUSES, HelpRequest, Status
 
 
@@ -147,8 +147,6 @@ def duplicate_candidates(case: HelpRequest, *, limit: int = 5) -> list[HelpReque
     """Requests of the same household or caller phone, same category, within 48 hours either side,
     not already linked: suggestions for the operator, never linked automatically."""
     same_source = Q()
-    from caregrid.places.models import PlaceKind
-
     if case.place.kind == PlaceKind.HOUSEHOLD:
         same_source |= Q(place_id=case.place_id)
     if case.resident_id:
@@ -190,3 +188,46 @@ def duplicate_candidates_for(
         .exclude(status=Status.CANCELLED)
         .order_by("-received_at")[:5]
     )
+
+
+# --- where a request logged by a user goes ---
+
+
+def match_within(user, capability: str = Cap.TAKE_CASES) -> Place | None:
+    """The subtree to look for a user's addresses in: their one place (a district, a community, a grid),
+    else their places' district."""
+    places = scope_places(user, capability)
+    if len(places) == 1:
+        return places[0]
+    districts = {p.district_id for p in places}
+    return Place.objects.get(pk=districts.pop()) if len(districts) == 1 else None
+
+
+def visible_place_ids(user, place_ids: list[int], capability: str = Cap.TAKE_CASES) -> set[int]:
+    return set(scoped(user, Place.objects.filter(pk__in=place_ids), capability).values_list("pk", flat=True))
+
+
+def intake_place(user, text: str, capability: str = Cap.TAKE_CASES) -> tuple[Place | None, Place | None]:
+    """(the place a request logged by this user goes to, the district it goes to).
+
+    District-wide roles get (None, their district): case_create matches the address in the district.
+    Anyone else gets the matched place when it is confident and in their scope, else their own place,
+    so what they log stays in their view."""
+    from caregrid.places.address import match_address
+
+    places = scope_places(user, capability)
+    if not places:
+        return None, None
+    for p in places:
+        if p.kind == PlaceKind.DISTRICT:
+            return None, p
+    district = Place.objects.get(pk=places[0].district_id)
+    match = match_address(text, within=match_within(user, capability))
+    if (
+        match is not None
+        and match.place is not None
+        and match.confidence >= AUTO_PLACE_CONFIDENCE
+        and visible_place_ids(user, [match.place.pk], capability)
+    ):
+        return match.place, district
+    return places[0], district

@@ -488,8 +488,8 @@ def referrals_import(
 
     Without `partial`, nothing is written when any row is rejected. Referrals already logged are skipped
     (not an error). A user below district level gets requests placed within their own scope (see
-    cases.api.intake_place). Every real run is audited, one that wrote nothing too."""
-    from ..api import intake_place
+    cases.queries.intake_place). Every real run is audited, one that wrote nothing too."""
+    from ..queries import intake_place
 
     path = Path(path)
     user = actor if getattr(actor, "is_authenticated", False) else None

@@ -8,28 +8,23 @@ transaction has committed.
 
 import datetime as dt
 from contextlib import contextmanager
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
-from caregrid.accounts.api import ERRORS, MAX_PAGE, ApiError, ErrorOut, Id, Out, PlaceRefOut, Text, page_of, require
+from caregrid.accounts.api import ERRORS, ApiError, ErrorOut, Id, page_of, require
 from caregrid.accounts.masking import mask_phone
 from caregrid.accounts.models import Role, User
 from caregrid.accounts.roles import Cap, role_has
-from caregrid.accounts.scope import assignments, get_scoped, in_scope, scope_places, scoped
+from caregrid.accounts.scope import assignments, get_scoped, in_scope, scoped
 from caregrid.people.models import Resident
-from caregrid.places.models import Place, PlaceKind
+from caregrid.places.models import Place
 from caregrid.places.tree import address_label, addresses_for, ids_from_path
 
-from .actions import (
-    AUTO_PLACE_CONFIDENCE,
-    DESCRIPTION_MAX,
-    NOTE_MAX,
+from ..actions import (
     CaseError,
     Conflict,
     IntakeData,
@@ -50,339 +45,51 @@ from .actions import (
     task_add,
     task_done,
 )
-from .models import CaseTask, Channel, HelpRequest, Subcategory, TaskStatus
-from .models import Status as CaseStatus
-from .queries import CaseFilters, case_search, clock, duplicate_candidates_for, with_places
-from .taxonomy import CaseCategory, Urgency
+from ..models import CaseTask, Channel, HelpRequest, Subcategory, TaskStatus
+from ..models import Status as CaseStatus
+from ..queries import (
+    CaseFilters,
+    case_search,
+    clock,
+    duplicate_candidates_for,
+    intake_place,
+    match_within,
+    visible_place_ids,
+    with_places,
+)
+from ..taxonomy import CaseCategory, Urgency
+from .schemas import (
+    _CHOICE_MESSAGES,
+    API_CHANNELS,
+    STATUS_FILTERS,
+    SUMMARY_LENGTH,
+    CaseDetailOut,
+    CaseIn,
+    CasePageOut,
+    CaseQuery,
+    CaseReceiptOut,
+    CloseIn,
+    DispatchIn,
+    LinkIn,
+    NoteIn,
+    OptionalNoteIn,
+    OutcomeIn,
+    PlaceIn,
+    ReasonIn,
+    RetriageIn,
+    TaskDoneIn,
+    TaskIn,
+    TaskOut,
+    TaskPageOut,
+    TaskQuery,
+    TriageOut,
+    TriageQuery,
+)
 
 router = Router(tags=["cases"])
 
 # Channels a client may name when it logs a request through the API; the public form and Open311 have
 # their own anonymous, rate-limited doors.
-API_CHANNELS = (
-    Channel.API,
-    Channel.GRID_REPORT,
-    Channel.HOTLINE,
-    Channel.REFERRAL_12345,
-    Channel.WECHAT,
-    Channel.WALK_IN,
-)
-STATUS_FILTERS = ("all", "open", "done", "overdue", "unacknowledged", *CaseStatus.values)
-SUMMARY_LENGTH = 120
-# The list's filters share names with other routers' fields, so their messages name them here.
-_CHOICE_MESSAGES = {
-    "status": gettext_lazy("工单状态“%(value)s”无效，可选：%(choices)s"),
-    "category": gettext_lazy("诉求类别“%(value)s”无效，可选：%(choices)s"),
-    "urgency": gettext_lazy("紧急程度“%(value)s”无效，可选：%(choices)s"),
-    "channel": gettext_lazy("来源渠道“%(value)s”无效，可选：%(choices)s"),
-}
-
-
-# ---- schemas -----------------------------------------------------------------------------------
-
-
-class ClockOut(Out):
-    what: str = Field(description="first_contact or resolution: the deadline running now")
-    due: dt.datetime
-    minutes_left: int = Field(description="negative when overdue")
-    overdue: bool
-
-
-class CaseRefOut(Out):
-    id: int
-    number: str
-
-
-class CaseListItemOut(Out):
-    id: int
-    number: str = Field(description="e.g. 20221215-0042")
-    channel: str
-    channel_label: str
-    category: str
-    category_label: str
-    urgency: str
-    urgency_label: str
-    status: str
-    status_label: str
-    disposition: str = Field(description="answered, coordinated or dispatched once decided; empty before")
-    summary: str = Field(description="the start of the description")
-    caller_name: str
-    caller_phone_masked: str = Field(description="e.g. 138****5678")
-    address: str = Field(description="the matched place's address, else the address as given")
-    place: PlaceRefOut
-    grid_id: int | None
-    assigned_place: PlaceRefOut | None = Field(description="where the request was dispatched")
-    received_at: dt.datetime
-    clock: ClockOut | None = Field(description="the running deadline; null once the request is done")
-    escalation_level: int
-    duplicate_of: int | None
-    version: int
-
-
-class CasePageOut(Out):
-    items: list[CaseListItemOut]
-    page: int
-    page_size: int
-    has_next: bool
-    total: int | None = Field(None, description="only with ?count=true")
-
-
-class FlagOut(Out):
-    code: str
-    label: str
-
-
-class SuggestionOut(Out):
-    category: str
-    urgency: str
-    confidence: float | None
-
-
-class SubcategoryOut(Out):
-    code: str
-    name: str
-
-
-class ResidentRefOut(Out):
-    id: int
-    name: str
-
-
-class EventOut(Out):
-    id: int
-    at: dt.datetime
-    kind: str
-    kind_label: str
-    actor: str
-    from_status: str
-    to_status: str
-    note: str
-    public: bool = Field(description="shown on the caller's public status page")
-    data: dict
-
-
-class UserRefOut(Out):
-    username: str
-    full_name: str
-
-
-class TaskOut(Out):
-    id: int
-    request: CaseRefOut
-    kind: str
-    kind_label: str
-    detail: str
-    assignee: UserRefOut
-    status: str
-    status_label: str
-    due_at: dt.datetime | None
-    overdue: bool
-    created_at: dt.datetime
-    done_at: dt.datetime | None
-    result: str
-
-
-class CaseDetailOut(Out):
-    id: int
-    number: str
-    tracking_code: str = Field(description="the caller's key to the public status page")
-    channel: str
-    channel_label: str
-    external_id: str
-    category: str
-    category_label: str
-    subcategory: SubcategoryOut | None
-    urgency: str
-    urgency_label: str
-    description: str
-    suggestion: SuggestionOut = Field(description="what the classifier suggested at intake")
-    red_flags: list[FlagOut]
-    caller_name: str
-    caller_phone_masked: str
-    resident: ResidentRefOut | None
-    address_text: str = Field(description="the address as the caller gave it")
-    place: PlaceRefOut
-    address: str
-    path_names: list[str] = Field(description="district down to the request's place")
-    grid: PlaceRefOut | None
-    status: str
-    status_label: str
-    disposition: str
-    assigned_place: PlaceRefOut | None
-    received_at: dt.datetime
-    acknowledged_at: dt.datetime | None
-    first_contact_due: dt.datetime
-    resolution_due: dt.datetime
-    first_contact_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    closed_at: dt.datetime | None
-    clock: ClockOut | None
-    outcome: str
-    satisfaction: str
-    escalation_level: int
-    duplicate_of: CaseRefOut | None
-    linked: list[CaseRefOut] = Field(description="requests linked to this one as its duplicates")
-    events: list[EventOut] = Field(description="the timeline, oldest first")
-    tasks: list[TaskOut]
-    version: int = Field(description="send it back with every action; a newer version there answers 409")
-    updated_at: dt.datetime
-
-
-class CaseReceiptOut(CaseListItemOut):
-    """What intake answers: the request as the queue lists it, with the caller's tracking code, the
-    classifier's suggestion and both deadlines. GET /cases/{id} has the timeline."""
-
-    tracking_code: str = Field(description="the caller's key to the public status page")
-    external_id: str
-    suggestion: SuggestionOut = Field(description="what the classifier suggested")
-    red_flags: list[FlagOut]
-    first_contact_due: dt.datetime
-    resolution_due: dt.datetime
-
-
-class AddressCandidateOut(Out):
-    place_id: int
-    label: str
-    confidence: float
-
-
-class AddressOut(Out):
-    compound: str | None
-    building: str | None
-    unit: str | None
-    room: str | None
-    place_id: int | None = Field(description="the best match, null when the address matches nothing known")
-    label: str
-    confidence: float
-    candidates: list[AddressCandidateOut] = Field(description="up to three places, best first")
-
-
-class TriageOut(Out):
-    category: str
-    category_label: str
-    urgency: str
-    urgency_label: str
-    confidence: float
-    also: list[str] = Field(description="other categories the text may need too (two needs in one call)")
-    red_flags: list[FlagOut]
-    address: AddressOut | None = Field(description="null when the text names no address")
-    duplicates: list[CaseListItemOut] = Field(
-        description="recent requests (48 h) of the same phone or matched household and category"
-    )
-
-
-class CaseQuery(Schema):
-    place: Id | None = Field(None, description="a place id: requests in its subtree (a grid: what it covers)")
-    status: Text = Field(
-        "",
-        max_length=20,
-        description="a status code, or open, done, overdue (a deadline has passed), unacknowledged, all (default)",
-    )
-    category: Text = Field("", max_length=20, description="category code, e.g. medicine")
-    urgency: Text = Field("", max_length=10, description="urgent, high or normal")
-    channel: Text = Field("", max_length=20, description="channel code, e.g. hotline, referral_12345")
-    assigned_to: Id | None = Field(None, description="requests dispatched to this place (its queue)")
-    since: dt.datetime | None = Field(None, description="received at or after")
-    until: dt.datetime | None = Field(None, description="received before")
-    q: Text = Field("", max_length=50, description="number, words of the description or address, caller, phone")
-    page: int = Field(1, ge=1, le=MAX_PAGE)
-    page_size: int = Field(50, ge=1, le=200)
-    count: bool = Field(False, description="also count all matches (slower on large areas)")
-
-
-class TriageQuery(Schema):
-    text: Text = Field(min_length=1, max_length=DESCRIPTION_MAX, description="what the caller says")
-    phone: Text = Field("", max_length=40, description="the caller's phone, to find recent requests from it")
-
-
-class CaseIn(Schema):
-    description: Text = Field(max_length=DESCRIPTION_MAX)
-    category: Text = Field("", max_length=20, description="empty: the classifier's suggestion")
-    urgency: Text = Field("", max_length=10, description="empty: the classifier's suggestion (red flags raise it)")
-    subcategory: Text = Field("", max_length=40, description="code of one of the bureau's sub-categories")
-    caller_name: Text = Field("", max_length=50)
-    caller_phone: Text = Field("", max_length=40)
-    resident: Id | None = Field(None, description="the resident concerned; the request goes to their household")
-    place: Id | None = Field(None, description="the household (or any place) concerned, when known")
-    address_text: Text = Field("", max_length=200, description="matched to a household when no place is given")
-    channel: Text = Field(
-        "",
-        max_length=20,
-        description="api (default), grid_report (default for grid workers), hotline, referral_12345, wechat, walk_in",
-    )
-    external_id: Text = Field(
-        "", max_length=64, description="the sender's own number; sending it again returns the request already made"
-    )
-    received_at: dt.datetime | None = Field(None, description="when the request was received (default now)")
-    lat: Decimal | None = Field(None, ge=-90, le=90, max_digits=9, decimal_places=6)
-    long: Decimal | None = Field(None, ge=-180, le=180, max_digits=9, decimal_places=6)
-
-
-class VersionIn(Schema):
-    version: int = Field(ge=1, le=2**31 - 1, description="the version you read")
-
-
-class OutcomeIn(VersionIn):
-    outcome: Text = Field(max_length=NOTE_MAX)
-
-
-class NoteIn(VersionIn):
-    note: Text = Field(max_length=NOTE_MAX)
-
-
-class OptionalNoteIn(VersionIn):
-    note: Text = Field("", max_length=NOTE_MAX)
-
-
-class ReasonIn(VersionIn):
-    reason: Text = Field(max_length=NOTE_MAX)
-
-
-class DispatchIn(OptionalNoteIn):
-    place: Id = Field(description="a subdistrict, community or grid")
-
-
-class CloseIn(OptionalNoteIn):
-    satisfaction: Text = Field(max_length=16, description="satisfied, basic, unsatisfied or unreachable")
-
-
-class RetriageIn(VersionIn):
-    category: Text = Field("", max_length=20, description="empty: unchanged")
-    urgency: Text = Field("", max_length=10, description="empty: unchanged")
-    subcategory: Text | None = Field(None, max_length=40, description='a code; "" clears it; null: unchanged')
-
-
-class PlaceIn(VersionIn):
-    place: Id = Field(description="the household (or other place) the request is about")
-
-
-class LinkIn(VersionIn):
-    primary: Id = Field(description="id of the request this one repeats")
-
-
-class TaskIn(VersionIn):
-    kind: Text = Field(max_length=20, description="buy_medicine, deliver_supplies, escort_hospital, …")
-    assignee: Text = Field(max_length=150, description="username of the person who runs the errand")
-    detail: Text = Field("", max_length=300)
-    due_at: dt.datetime | None = Field(None, description="default: the request's resolution deadline")
-
-
-class TaskDoneIn(Schema):
-    result: Text = Field("", max_length=300)
-
-
-class TaskQuery(Schema):
-    mine: bool = Field(False, description="only errands assigned to me (else: errands of requests in my scope)")
-    status: Text = Field("open", max_length=12, description="open, done, cancelled or all")
-    page: int = Field(1, ge=1, le=MAX_PAGE)
-    page_size: int = Field(50, ge=1, le=200)
-
-
-class TaskPageOut(Out):
-    items: list[TaskOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -579,46 +286,6 @@ def _subcategory(code: str) -> Subcategory | None:
     return found
 
 
-def _match_within(user, capability: str = Cap.TAKE_CASES) -> Place | None:
-    """The subtree to look for a user's addresses in: their one place (a district, a community, a grid),
-    else their places' district."""
-    places = scope_places(user, capability)
-    if len(places) == 1:
-        return places[0]
-    districts = {p.district_id for p in places}
-    return Place.objects.get(pk=districts.pop()) if len(districts) == 1 else None
-
-
-def _visible(user, place_ids: list[int], capability: str = Cap.TAKE_CASES) -> set[int]:
-    return set(scoped(user, Place.objects.filter(pk__in=place_ids), capability).values_list("pk", flat=True))
-
-
-def intake_place(user, text: str, capability: str = Cap.TAKE_CASES) -> tuple[Place | None, Place | None]:
-    """(the place a request logged by this user goes to, the district it goes to).
-
-    District-wide roles get (None, their district): case_create matches the address in the district.
-    Anyone else gets the matched place when it is confident and in their scope, else their own place,
-    so what they log stays in their view."""
-    from caregrid.places.address import match_address
-
-    places = scope_places(user, capability)
-    if not places:
-        return None, None
-    for p in places:
-        if p.kind == PlaceKind.DISTRICT:
-            return None, p
-    district = Place.objects.get(pk=places[0].district_id)
-    match = match_address(text, within=_match_within(user, capability))
-    if (
-        match is not None
-        and match.place is not None
-        and match.confidence >= AUTO_PLACE_CONFIDENCE
-        and _visible(user, [match.place.pk], capability)
-    ):
-        return match.place, district
-    return places[0], district
-
-
 def _intake_channel(user, given: str) -> str:
     if given:
         if given not in API_CHANNELS:
@@ -686,16 +353,16 @@ def case_list(request, params: Query[CaseQuery]):
 def case_triage(request, params: Query[TriageQuery]):
     from caregrid.places.address import match_address
 
-    from .triage import classify
+    from ..triage import classify
 
     user = request.auth
     require(user, Cap.TAKE_CASES)
     suggestion = classify(params.text)
-    match = match_address(params.text, within=_match_within(user))
+    match = match_address(params.text, within=match_within(user))
     address = None
     matched_place = None
     if match is not None:
-        visible = _visible(user, [c.place_id for c in match.candidates])
+        visible = visible_place_ids(user, [c.place_id for c in match.candidates])
         candidates = [c for c in match.candidates if c.place_id in visible]
         best = candidates[0] if candidates else None
         if best is not None and match.place is not None and best.place_id == match.place_id:

@@ -42,7 +42,7 @@ from .forms import (
     TaskForm,
 )
 from .models import OPEN_STATUSES, CaseTask, Channel, HelpRequest, Status, Subcategory, TaskStatus
-from .queries import caller_lookup, case_search, clock, duplicate_candidates, duplicate_candidates_for
+from .queries import caller_lookup, case_search, clock, duplicate_candidates, duplicate_candidates_for, match_within
 from .taxonomy import CaseCategory, Urgency
 
 
@@ -235,9 +235,7 @@ def intake_suggest(request):
     from .triage import classify
 
     suggestion = classify(text) if text.strip() else None
-    roots = scope_places(request.user, Cap.TAKE_CASES)
-    within = roots[0] if len(roots) == 1 else None
-    match = match_address(address_text or text, within=within)
+    match = match_address(address_text or text, within=match_within(request.user))
     candidates = []
     if match is not None:
         visible = set(

@@ -99,8 +99,12 @@ def setup_django(var_dir: Path) -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("migrate", verbosity=0)
+    # Import on a fresh connection, as the worker does: migrating leaves SQLite's temporary database
+    # open on this one, which keeps the bulk load from sorting its indexes in runs (people/bulk.py).
+    connection.close()
 
 
 def raw_baseline(db_file: Path, schema_db: Path, rows: list[tuple], out) -> None:

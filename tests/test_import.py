@@ -7,11 +7,12 @@ import json
 import pytest
 import xlsxwriter
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from caregrid.accounts.models import AuditEvent
 from caregrid.people.ledger.reader import LedgerFileError
-from caregrid.people.models import ImportJob, ImportStatus, Resident
+from caregrid.people.models import ImportJob, ImportStatus, Resident, ResidentCategory
 from caregrid.places.models import Place, PlaceKind
 from tests.conftest import make_id
 
@@ -326,6 +327,127 @@ def test_a_child_process_that_dies_is_reported_not_waited_for(world, tmp_path, p
 
     with pytest.raises(RuntimeError, match="ended without finishing"):
         ledger_import(actor="test", path=path, into=world.community, partial=True)
+
+
+# --- bulk loads: indexes dropped for the load and built again from their own definitions ---
+
+LEDGER_TABLES = ["places_place", "people_resident", "people_residentcategory"]
+
+
+def ledger_schema() -> list[tuple]:
+    """Every index and constraint of the ledger's tables as the database states them."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN (%s, %s, %s)", LEDGER_TABLES
+            )
+            return sorted(cursor.fetchall(), key=str)
+        cursor.execute(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN (%s, %s, %s)", LEDGER_TABLES
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid::regclass::text IN (%s, %s, %s)",
+            LEDGER_TABLES,
+        )
+        return sorted(indexes + cursor.fetchall(), key=str)
+
+
+def index_names() -> set[str]:
+    return {row[1] for row in ledger_schema()}
+
+
+@pytest.fixture
+def bulk(monkeypatch):
+    """Load even a small file into an empty ledger the way a district's first large file is loaded."""
+    from caregrid.people.ledger import importer
+
+    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 0)
+    monkeypatch.setattr(importer, "BYTES_PER_ROW", 1)
+    monkeypatch.setattr(importer, "PROGRESS_EVERY", 1)
+    Resident.objects.all().delete()
+    return importer
+
+
+DEFERRED = {"resident_name_idx", "resident_path_idx", "place_path_idx", "place_grid_path_idx", "rescat_category_idx"}
+
+
+def test_a_bulk_load_builds_its_indexes_afterwards_and_leaves_the_schema_exactly_as_it_was(world, tmp_path, bulk):
+    from caregrid.people.ledger.actions import ledger_import
+
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    before = ledger_schema()
+    during: list[set[str]] = []
+
+    report = ledger_import(
+        actor="test", path=path, into=world.community, partial=True, progress=lambda n: during.append(index_names())
+    )
+
+    assert report.written and report.imported == 3
+    assert not DEFERRED & during[0]  # gone while the rows went in
+    foreign_key_indexes = {
+        name for name in index_names() if name.startswith(("people_resident_household_id_", "places_place_grid_id_"))
+    }
+    assert len(foreign_key_indexes) == 2 and not foreign_key_indexes & during[0]
+    if connection.vendor == "postgresql":  # an empty ledger looks nothing up: its unique constraints wait too
+        assert "resident_category_unique" not in during[0] and "place_unique_name_in_parent" not in during[0]
+    assert ledger_schema() == before
+    zhang = Resident.objects.get(id_number=ID_NEW)
+    assert sorted(zhang.categories.values_list("code", flat=True)) == ["dibao", "elderly_advanced_age", "elderly_alone"]
+    assert Resident.objects.filter(place_path__startswith=world.compound.path).count() == 3  # served by the index
+
+
+def test_a_refused_bulk_load_writes_nothing_and_leaves_the_schema_as_it_was(world, tmp_path, bulk):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    before = ledger_schema()
+
+    report = run_import(path)
+
+    assert report["rejected"] == EXPECTED_REJECTED and report["imported"] == 0
+    assert ledger_schema() == before
+    assert not Resident.objects.exists()
+
+
+def test_a_bulk_load_cleaned_in_a_child_process_gives_the_same_report_and_residents(world, tmp_path, bulk, pipeline):
+    path = tmp_path / "台账.xlsx"
+    messy_xlsx(path)
+    before = ledger_schema()
+
+    report = run_import(path, "--partial")
+
+    assert report["rejected"] == EXPECTED_REJECTED and report["warnings"] == EXPECTED_WARNINGS
+    assert (report["imported"], report["merged_duplicates"]) == (3, 1)
+    assert ledger_schema() == before
+    zhang = Resident.objects.get(id_number=ID_NEW)
+    assert (zhang.name, zhang.phone, zhang.household.grid) == ("张国华", "13812345001", world.grid_a)
+    sun = Resident.objects.get(id_number=ID_PHONE)
+    assert (sun.phone, sun.phone_valid, sun.grid_path) == ("12345", False, world.grid_b.path)
+
+    again = run_import(path, "--partial")
+
+    assert (again["imported"], again["updated"]) == (0, 0) and Resident.objects.count() == 3
+
+
+def test_many_rows_are_written_in_wide_statements_and_the_rest_in_one_more(world, tmp_path):
+    """More rows than one statement holds, and a remainder: every row arrives once."""
+    path = tmp_path / "many.csv"
+    numbers = [make_id("320602", f"19{40 + n % 50:02d}0101", f"{n:03d}") for n in range(123)]
+    rows = [["姓名", "身份证号", "住址", "人员类别"]]
+    for n, number in enumerate(numbers):
+        rows.append(
+            ["王" + "明华强芳"[n % 4], number, f"紫东花苑{n % 7 + 1}幢{n % 3 + 1}单元{n + 101}室", "独居、低保"]
+        )
+    write_csv(path, rows)
+
+    report = run_import(path)
+
+    assert report["imported"] == 123 and report["rejected"] == []
+    residents = Resident.objects.filter(id_number__in=numbers)
+    assert residents.count() == 123 and residents.values("household").distinct().count() == 123
+    assert ResidentCategory.objects.filter(resident__in=residents).count() == 246
 
 
 # --- the upload page ---

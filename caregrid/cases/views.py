@@ -44,6 +44,7 @@ from .forms import (
 from .models import OPEN_STATUSES, CaseTask, Channel, HelpRequest, Status, Subcategory, TaskStatus
 from .queries import caller_lookup, case_search, clock, duplicate_candidates, duplicate_candidates_for, match_within
 from .taxonomy import CaseCategory, Urgency
+from .triage.redflags import flag_labels
 
 
 def _require(user, capability: str) -> None:
@@ -302,6 +303,10 @@ def _assignees(case: HelpRequest):
     return User.objects.filter(pk__in=users, is_active=True).order_by("full_name", "username")
 
 
+def _label(choices, value: str) -> str:
+    return choices(value).label if value in choices.values else value
+
+
 @login_required
 @require_GET
 def detail(request, pk: int):
@@ -322,6 +327,8 @@ def detail(request, pk: int):
         "events": events,
         "tasks": tasks,
         "caller_phone": mask_phone(case.caller_phone),
+        "red_flags": flag_labels(case.red_flags),
+        "suggested": (_label(CaseCategory, case.suggested_category), _label(Urgency, case.suggested_urgency)),
         "may_unmask": can(request.user, Cap.UNMASK),
         "duplicates": _rows(duplicate_candidates(case)) if case.is_open or case.status == Status.RECEIVED else [],
         "linked": list(case.linked.all()),

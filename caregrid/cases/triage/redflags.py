@@ -310,3 +310,10 @@ def apply_flags(urgency: str, flags: list[FiredFlag]) -> str:
     for flag in flags:
         urgency = raise_urgency(urgency, flag.urgency)
     return urgency
+
+
+def flag_labels(stored: list[dict]) -> list[str]:
+    """Labels, in the page's language, of red flags stored with a request (their codes; a code no rule has
+    any more shows the label stored with it)."""
+    by_code = {rule.code: rule.label for rule in RULES}
+    return [str(by_code.get(f.get("code"), f.get("label", ""))) for f in stored or []]

@@ -419,3 +419,12 @@ def test_a_referring_platforms_earlier_deadline_is_kept(world):
     )
     assert case.resolution_due == now + dt.timedelta(hours=4)
     assert case.first_contact_due <= case.resolution_due
+
+
+def test_the_home_page_shows_todays_line_and_what_is_overdue(world, login):
+    case = log_call(world, resident=world.resident_a, category="medical", urgency="urgent")
+    actions.case_dispatch(actor=world.hotline_operator, case=case, place=world.grid_a)
+    HelpRequest.objects.filter(pk=case.pk).update(first_contact_due=timezone.now() - dt.timedelta(minutes=5))
+    page = login(world.hotline_operator).get(reverse("home")).content.decode()
+    assert "接通来电1个，即刻答复0个、协调解决0个、交办处置1个" in page and "已超时 1 件" in page
+    assert "今日求助" not in login(world.auditor).get(reverse("home")).content.decode()

@@ -274,6 +274,10 @@ def _home_context(request) -> dict:
             residents_url=_list_url(),
             priority_url=_list_url(priority=1),
         )
+    if can(user, Cap.VIEW_CASES):
+        from caregrid.cases.stats.queries import today_summary
+
+        context["cases_today"] = today_summary(user)
     if can(user, Cap.VIEW_PLACES):
         context["zoned"] = queries.zoned_places(user, ALERT_ZONES)
         visible = queries.places_visible(user).filter(pk__in=[z.place_id for z in context["zoned"]])

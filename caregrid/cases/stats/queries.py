@@ -222,6 +222,39 @@ def cases_under(user, place: Place | None) -> QuerySet[HelpRequest]:
     return qs
 
 
+@dataclass
+class Today:
+    """The home page's glance: today's standard line, what is open and overdue now."""
+
+    hotline: Line
+    open_now: int
+    overdue_now: int
+
+    @property
+    def text(self) -> str:
+        return hotline_text(self.hotline)
+
+
+def today_summary(user, *, now: dt.datetime | None = None) -> Today:
+    """Two aggregate queries over the user's requests (today's received ones, and the open ones)."""
+    now = now or timezone.now()
+    period = Period.day(local_today())
+    hot = Q(channel=Channel.HOTLINE)
+    today = cases_visible(user).filter(received_at__gte=period.since, received_at__lt=period.until)
+    line = today.aggregate(
+        received=Count("id", filter=hot),
+        answered=Count("id", filter=hot & Q(disposition=Disposition.ANSWERED)),
+        coordinated=Count("id", filter=hot & Q(disposition=Disposition.COORDINATED)),
+        dispatched=Count("id", filter=hot & Q(disposition=Disposition.DISPATCHED)),
+    )
+    open_row = (
+        cases_visible(user)
+        .filter(status__in=OPEN_STATUSES)
+        .aggregate(open=Count("id"), overdue=Count("id", filter=overdue_q(now)))
+    )
+    return Today(hotline=Line(**line), open_now=open_row["open"], overdue_now=open_row["overdue"])
+
+
 # --- the statistics ----------------------------------------------------------------------------------------
 
 

@@ -329,6 +329,34 @@ def test_a_child_process_that_dies_is_reported_not_waited_for(world, tmp_path, p
         ledger_import(actor="test", path=path, into=world.community, partial=True)
 
 
+def test_a_household_a_large_file_puts_in_another_grid_moves_there_with_its_residents(world, tmp_path, pipeline):
+    resident = world.resident_a
+    newcomer = make_id("320602", "19600303", "456")
+    path = tmp_path / "move.csv"
+    write_csv(
+        path,
+        [
+            ["姓名", "身份证号", "手机号码", "住址", "所属网格"],
+            [resident.name, resident.id_number, resident.phone, "紫东花苑1幢1单元101室", "第二网格"],
+            ["钱芳", newcomer, "13900002222", "紫东花苑1幢1单元101室", "第二网格"],
+        ],
+    )
+
+    report = run_import(path)
+
+    assert (report["imported"], report["updated"]) == (1, 0)  # the person's own fields are unchanged
+    world.household_a.refresh_from_db()
+    resident.refresh_from_db()
+    assert world.household_a.grid == world.grid_b and world.household_a.grid_path == world.grid_b.path
+    assert resident.household == world.household_a and resident.grid_path == world.grid_b.path
+    assert Resident.objects.get(id_number=newcomer).grid_path == world.grid_b.path
+    assert (
+        not Place.objects.filter(parent=world.household_a.parent, kind=PlaceKind.HOUSEHOLD, name="101")
+        .exclude(pk=world.household_a.pk)
+        .exists()
+    )
+
+
 # --- bulk loads: indexes dropped for the load and built again from their own definitions ---
 
 LEDGER_TABLES = ["places_place", "people_resident", "people_residentcategory"]

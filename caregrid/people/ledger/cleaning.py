@@ -34,7 +34,7 @@ from caregrid.people.validation import (
     phone_tail,
 )
 
-from .reader import HEADER_ALIASES, is_blank, is_footer
+from .reader import FOOTER_FIRST, HEADER_ALIASES, is_blank, is_footer
 
 PIPE_POLL_SECONDS = 1.0
 CHILD_STALL_SECONDS = 300  # a child that sends nothing for this long is taken to hang
@@ -52,9 +52,21 @@ def _name(value: str) -> str | FieldProblem:
         return p
 
 
+def _is_plain_mobile(value) -> bool:
+    """What clean_phone keeps as it is and calls valid, told without its regexes."""
+    return (
+        type(value) is str
+        and len(value) == 11
+        and value.isascii()
+        and value.isdigit()
+        and value[0] == "1"
+        and value[1] in "3456789"
+    )
+
+
 def _phone(value) -> tuple[str, bool]:
-    if type(value) is str and len(value) == 11 and value.isdigit() and value[0] == "1" and value[1] in "3456789":
-        return value, True  # what clean_phone returns for a plain mobile number, without the regexes
+    if _is_plain_mobile(value):
+        return value, True
     return clean_phone(value)
 
 
@@ -135,10 +147,12 @@ def _cell(value) -> str:
 
 
 # A cleaned row as the cleaning stage hands it on (a plain tuple: cheap to build, pickle and index).
-# Rejected rows are (number, rejects); accepted rows carry, from R_ID on, the resident's columns in
-# insert order. `R_GIVEN` is a bit mask of the optional fields the file filled in.
-R_NUMBER, R_PROBLEMS, R_KEY, R_UPPER, R_ROOM, R_CATEGORIES, R_GIVEN = range(7)
-R_ID, R_NAME, R_GENDER, R_BIRTH, R_PHONE, R_VALID, R_TAIL, R_CONTACT, R_EPHONE, R_NOTE, R_END = range(7, 18)
+# Rejected rows are (number, rejects). Accepted rows carry at R_HOUSEHOLD either their address,
+# ((compound, building, unit, grid name), room), or, when the cleaner was given the importer's
+# `resolve`, the household place it names (see importer.PlaceRec). R_VALUES holds the resident's
+# columns from id_number on, in insert order; `R_GIVEN` is a bit mask of the optional fields given.
+R_NUMBER, R_PROBLEMS, R_KEY, R_HOUSEHOLD, R_CATEGORIES, R_GIVEN, R_VALUES = range(7)
+V_ID, V_NAME, V_GENDER, V_BIRTH, V_PHONE, V_VALID, V_TAIL, V_CONTACT, V_EPHONE, V_NOTE = range(10)
 GIVEN_PHONE, GIVEN_CONTACT, GIVEN_NOTE, GIVEN_EPHONE = 1, 2, 4, 8
 
 
@@ -156,10 +170,12 @@ class _Cleaner:
     phones, categories and addresses cleaned with the shared validators. Pure, so it may run in
     another process; its results are plain tuples (see R_*)."""
 
-    def __init__(self, columns: dict[str, int], categories: CategoryIndex, today: dt.date):
+    def __init__(self, columns: dict[str, int], categories: CategoryIndex, today: dt.date, now, resolve=None):
         self.columns = columns
         self.categories = categories
         self.today = today
+        self.now = now  # created_at and updated_at of a new resident, as the database takes it
+        self.resolve = resolve  # address → household place, where the places are at hand
         self.category_cache: dict[str, tuple] = {}
         self.uppers: dict[tuple, tuple] = {}
         self.adapt_date = connection.ops.adapt_datefield_value
@@ -227,17 +243,22 @@ class _Cleaner:
 
         warnings = []
         given = 0
-        phone, valid = "", True
+        phone, valid, tail = "", True, ""
         i = at["phone"]
         v = cells[i] if i < width else None
         if v not in (None, ""):
-            cleaned, cleaned_valid = _phone(v)
-            if cleaned:
-                phone, valid = cleaned, cleaned_valid
+            if type(v) is str and len(v) == 11 and v.isascii() and v.isdigit() and v[0] == "1" and v[1] in "3456789":
+                phone, tail = v, v[-4:]  # the usual plain mobile number (see _is_plain_mobile)
                 given |= GIVEN_PHONE
-                if not valid:
-                    p = phone_problem(cleaned)
-                    warnings.append(("phone", p.code, p.message))
+            else:
+                cleaned, cleaned_valid = clean_phone(v)
+                if cleaned:
+                    phone, valid = cleaned, cleaned_valid
+                    tail = _tail(phone, valid)
+                    given |= GIVEN_PHONE
+                    if not valid:
+                        p = phone_problem(cleaned)
+                        warnings.append(("phone", p.code, p.message))
         contact = ""
         i = at["emergency_contact"]
         v = cells[i] if i < width else None
@@ -295,26 +316,33 @@ class _Cleaner:
             grid_name = ""
         upper = (address[0], address[1], address[2], grid_name)
         upper = self.uppers.setdefault(upper, upper)  # one shared tuple per unit (smaller to pickle)
+        household = (upper, address[3]) if self.resolve is None else self.resolve((upper, address[3]))
+        now = self.now
         id_number, gender, birth = facts
         key = int(id_number[:17]) * 11 + (10 if id_number[17] == "X" else int(id_number[17]))
         return (
             number,
             tuple(warnings) if warnings else None,
             key,
-            upper,
-            address[3],
+            household,
             categories,
             given,
-            id_number,
-            name,
-            gender,
-            self.adapt_date(birth),
-            phone,
-            valid,
-            _tail(phone, valid),
-            contact,
-            e_phone,
-            note,
+            (
+                id_number,
+                name,
+                gender,
+                self.adapt_date(birth),
+                phone,
+                valid,
+                tail,
+                contact,
+                e_phone,
+                note,
+                bool(categories),
+                now,
+                now,
+                1,
+            ),
         )
 
     def _categories(self, raw: str) -> tuple[tuple[int, ...], list[str]]:
@@ -367,7 +395,11 @@ def _cleaned_chunks(cleaner: _Cleaner, rows, size: int):
     clean = cleaner.clean
     batch = []
     for number, cells in rows:
-        if is_blank(cells) or is_footer(cells):
+        # is_blank and is_footer in one pass for the usual row, whose first cell is text (序号 or
+        # the name): not blank, and a footer only if that text starts like one.
+        first = cells[0] if cells else None
+        usual = type(first) is str and first and first[0] not in FOOTER_FIRST and not first[0].isspace()
+        if not usual and (is_blank(cells) or is_footer(cells)):
             continue
         batch.append(clean(number, cells))
         if len(batch) >= size:
@@ -394,11 +426,12 @@ def _widen(connection_end) -> None:
         fcntl.fcntl(connection_end.fileno(), set_size, PIPE_BYTES)
 
 
-def _piped_chunks(cleaner: _Cleaner, rows, size: int):
+def _piped_chunks(cleaner: _Cleaner, rows, size: int, attach=None, finish=None):
     """The same chunks as `_cleaned_chunks`, read and cleaned by a forked child process so that the
-    parent can spend its time on places and writes. The child never touches the database; it sends
-    pickled chunks through a pipe, then an empty message; an exception in it is sent over and raised
-    here, and a child that dies or stalls raises too."""
+    parent can spend its time on writes. The child never touches the database; it sends pickled
+    chunks through a pipe, then an empty message; an exception in it is sent over and raised here,
+    and a child that dies or stalls raises too. With `attach`, each chunk travels as (chunk,
+    attach()); with `finish`, finish() is the last message. Both are called in the child."""
     receiver, sender = multiprocessing.Pipe(duplex=False)
     _widen(sender)
     pid = os.fork()
@@ -408,7 +441,10 @@ def _piped_chunks(cleaner: _Cleaner, rows, size: int):
         try:
             receiver.close()
             for batch in _cleaned_chunks(cleaner, rows, size):
-                sender.send_bytes(b"R" + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+                message = batch if attach is None else (batch, attach())
+                sender.send_bytes(b"R" + pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+            if finish is not None:
+                sender.send_bytes(b"R" + pickle.dumps(finish(), pickle.HIGHEST_PROTOCOL))
             sender.send_bytes(b"")
             code = 0
         except BaseException as e:  # noqa: BLE001 - every failure goes to the parent

@@ -40,22 +40,21 @@ from .cleaning import (
     GIVEN_EPHONE,
     GIVEN_NOTE,
     GIVEN_PHONE,
-    R_BIRTH,
     R_CATEGORIES,
-    R_CONTACT,
-    R_END,
-    R_EPHONE,
-    R_GENDER,
     R_GIVEN,
-    R_ID,
+    R_HOUSEHOLD,
     R_KEY,
-    R_NAME,
-    R_NOTE,
     R_NUMBER,
-    R_PHONE,
     R_PROBLEMS,
-    R_ROOM,
-    R_UPPER,
+    R_VALUES,
+    V_BIRTH,
+    V_CONTACT,
+    V_EPHONE,
+    V_GENDER,
+    V_ID,
+    V_NAME,
+    V_NOTE,
+    V_PHONE,
     _cleaned_chunks,
     _Cleaner,
     _phone,
@@ -151,6 +150,11 @@ class IdAllocator:
         self.next += n
         return ids
 
+    def prime(self) -> None:
+        """On SQLite, read the high-water mark now, so that taking ids needs the database no more."""
+        if self.vendor != "postgresql" and self.next is None:
+            self.next = self.take(1)[0]
+
     def take_one(self) -> int:
         if self.next is not None and self.vendor != "postgresql":
             self.next += 1
@@ -241,24 +245,24 @@ class _Row:
 
     @property
     def id_number(self) -> str:
-        return self.rec[R_ID]
+        return self.rec[R_VALUES][V_ID]
 
     @property
     def values(self) -> dict:
         """The UPDATABLE fields given by the file (blank cells absent)."""
         if self.merged is not None:
             return self.merged
-        rec = self.rec
-        given = rec[R_GIVEN]
-        values = {"name": rec[R_NAME]}
+        given = self.rec[R_GIVEN]
+        row = self.rec[R_VALUES]
+        values = {"name": row[V_NAME]}
         if given & GIVEN_PHONE:
-            values["phone"] = rec[R_PHONE]
+            values["phone"] = row[V_PHONE]
         if given & GIVEN_CONTACT:
-            values["emergency_contact"] = rec[R_CONTACT]
+            values["emergency_contact"] = row[V_CONTACT]
         if given & GIVEN_NOTE:
-            values["note"] = rec[R_NOTE]
+            values["note"] = row[V_NOTE]
         if given & GIVEN_EPHONE:
-            values["emergency_phone"] = rec[R_EPHONE]
+            values["emergency_phone"] = row[V_EPHONE]
         return values
 
 
@@ -312,6 +316,7 @@ class ResidentImporter:
                 self.grids[name] = rec
         self.community_rec = (community.pk, community.path, community.depth, None, "")
         self.uppers: dict[tuple, tuple] = {}  # (compound, building, unit, grid name) → (grid, parent of households)
+        self.households: dict[tuple, PlaceRec] = {}  # address → household (see _household_of)
         self.new_places: list = []  # the values of the places to insert, flat (see _Inserter)
         self.grid_moves: dict[int, PlaceRec] = {}  # existing household id → new grid
         # A ledger into an empty table needs no lookups of existing residents.
@@ -378,6 +383,26 @@ class ResidentImporter:
             self.places[(parent[0], PlaceKind.HOUSEHOLD, room)] = household
             self.grid_moves[household[0]] = household
         return household
+
+    def _household_of(self, address: tuple) -> PlaceRec:
+        """The household of an address ((compound, building, unit, grid name), room), found or
+        created once. Once the file has moved a household to another grid, rows of one address may
+        disagree about its grid; from then on every row settles its own (the last one wins)."""
+        if not self.grid_moves:
+            found = self.households.get(address)
+            if found is not None:
+                return found
+        found = self.households[address] = self._household(*address)
+        return found
+
+    def _places_found(self) -> list:
+        """In the reading child: the places created since the last call, flat, for the parent to write."""
+        places, self.new_places = self.new_places, []
+        return places
+
+    def _places_summary(self) -> dict:
+        """In the reading child, at the end: what the parent reports and applies of its places."""
+        return {"places_created": self.report.places_created, "grid_moves": self.grid_moves}
 
     # -- rows --
 
@@ -452,46 +477,18 @@ class ResidentImporter:
                 self.place_insert.write(cursor, self.new_places)
                 self.new_places = []
             existing = self._existing(rows)
-            new_rows = [r for r in rows if r.rec[R_ID] not in existing] if existing else rows
+            new_rows = [r for r in rows if r.id_number not in existing] if existing else rows
             pks = self.resident_ids.take(len(new_rows))
             inserts, links = [], []
             insert, link = inserts.extend, links.extend
             district_id = self.district_id
-            now = self.db_now
-            priority, plain = (True, now, now, 1), (False, now, now, 1)
             for row, pk in zip(new_rows, pks, strict=True):
                 row.pk = pk
+                seen[row.key] = (row.number << 33) | pk
                 h = row.household
                 cats = row.categories
-                if row.merged is None:
-                    insert((pk, district_id, h[0], h[1], h[4]) + row.rec[R_ID:R_END] + (priority if cats else plain))
-                else:
-                    rec, v = row.rec, row.merged
-                    phone = v.get("phone", "")
-                    valid = phone == "" or _phone(phone)[1]
-                    insert(
-                        (
-                            pk,
-                            district_id,
-                            h[0],
-                            h[1],
-                            h[4],
-                            rec[R_ID],
-                            v["name"],
-                            rec[R_GENDER],
-                            rec[R_BIRTH],
-                            phone,
-                            valid,
-                            phone_tail(phone, valid),
-                            v.get("emergency_contact", ""),
-                            v.get("emergency_phone", ""),
-                            v.get("note", ""),
-                            bool(cats),
-                            now,
-                            now,
-                            1,
-                        )
-                    )
+                insert((pk, district_id, h[0], h[1], h[4]))
+                insert(row.rec[R_VALUES] if row.merged is None else self._merged_values(row))
                 if cats:
                     for c in cats:
                         link((pk, c, None, None, ""))
@@ -499,18 +496,36 @@ class ResidentImporter:
                 self.resident_insert.write(cursor, inserts)
                 self.report.imported += len(new_rows)
             if existing:
-                updated = [r for r in rows if r.rec[R_ID] in existing]
+                updated = [r for r in rows if r.id_number in existing]
                 if updated:
                     self._update(cursor, updated, existing, links)
+                    for row in updated:
+                        seen[row.key] = (row.number << 33) | (1 << 32) | row.pk
             if links:
                 self.link_insert.write(cursor, links)
-        if existing:
-            for row in rows:
-                existed = 1 if row.rec[R_ID] in existing else 0
-                seen[row.key] = (row.number << 33) | (existed << 32) | row.pk
-        else:
-            for row in rows:
-                seen[row.key] = (row.number << 33) | row.pk
+
+    def _merged_values(self, row: _Row) -> tuple:
+        """The resident's columns from id_number on for a row that duplicates merged into."""
+        rec, v = row.rec[R_VALUES], row.merged
+        phone = v.get("phone", "")
+        valid = phone == "" or _phone(phone)[1]
+        now = self.db_now
+        return (
+            rec[V_ID],
+            v["name"],
+            rec[V_GENDER],
+            rec[V_BIRTH],
+            phone,
+            valid,
+            phone_tail(phone, valid),
+            v.get("emergency_contact", ""),
+            v.get("emergency_phone", ""),
+            v.get("note", ""),
+            bool(row.categories),
+            now,
+            now,
+            1,
+        )
 
     def _update(self, cursor, rows: list[_Row], existing: dict, links: list) -> None:
         qn = connection.ops.quote_name
@@ -715,8 +730,21 @@ class ResidentImporter:
 
     def _load(self, ledger, piped: bool = False) -> None:
         """Stream, clean and write every row (inside the run's transaction)."""
-        cleaner = _Cleaner(self.columns, self.categories, self.today)
-        chunks = (_piped_chunks if piped else _cleaned_chunks)(cleaner, ledger.rows, PIPE_CHUNK_ROWS)
+        if not piped:
+            cleaner = _Cleaner(self.columns, self.categories, self.today, self.db_now, self._household_of)
+            chunks = _cleaned_chunks(cleaner, ledger.rows, PIPE_CHUNK_ROWS)
+        elif connection.vendor == "sqlite":
+            # The run's transaction holds SQLite's write lock, so place ids are counted up from the
+            # high-water mark: the reading child can find and create the households itself (a fair
+            # share of the per-row work) and send the new places along with each chunk.
+            self.place_ids.prime()
+            cleaner = _Cleaner(self.columns, self.categories, self.today, self.db_now, self._household_of)
+            chunks = _piped_chunks(
+                cleaner, ledger.rows, PIPE_CHUNK_ROWS, attach=self._places_found, finish=self._places_summary
+            )
+        else:  # PostgreSQL hands out ids through its sequence, which only this process can reach
+            cleaner = _Cleaner(self.columns, self.categories, self.today, self.db_now)
+            chunks = _piped_chunks(cleaner, ledger.rows, PIPE_CHUNK_ROWS)
         # The loop keeps millions of small objects alive (places, seen IDs) and makes next to no
         # cycles; the cyclic collector would rescan them over and over as they pile up.
         gc_was_enabled = gc.isenabled()
@@ -728,43 +756,49 @@ class ResidentImporter:
             if gc_was_enabled:
                 gc.enable()
         if self.writing:
-            with connection.cursor() as cursor:
-                if self.new_places:
-                    self.place_insert.write(cursor, self.new_places)
             self._apply_grid_moves()
             self._apply_late_merges()
             self._flush_audit()
 
     def _load_rows(self, chunks) -> None:
-        """Places, duplicates and writes for the cleaned rows, in file order."""
+        """Duplicates and writes for the cleaned rows, in file order."""
         report = self.report
         progress = self.progress
         seen = self.seen
-        household_of = self._household
+        household_of = self._household_of
         chunk: list[_Row] = []
-        for results in chunks:
+        for message in chunks:
+            if type(message) is dict:  # the reading child's summary of the places (_places_summary)
+                report.places_created = message["places_created"]
+                self.grid_moves.update(message["grid_moves"])
+                continue
+            if type(message) is tuple:  # a chunk with the places the reading child created for it
+                results, places = message
+                self.new_places += places
+            else:
+                results = message
             for rec in results:
-                report.rows += 1
-                number = rec[R_NUMBER]
                 if len(rec) == 2:  # rejected
-                    for column_field, code, message in rec[R_PROBLEMS]:
-                        self._reject(number, column_field, None, code, message)
+                    for column_field, code, text in rec[R_PROBLEMS]:
+                        self._reject(rec[R_NUMBER], column_field, None, code, text)
+                    continue
+                if rec[R_PROBLEMS] is not None:
+                    for column_field, code, text in rec[R_PROBLEMS]:
+                        self._warn(rec[R_NUMBER], column_field, code, text)
+                household = rec[R_HOUSEHOLD]
+                row = _Row(rec, household_of(household) if len(household) == 2 else household)
+                first = seen.setdefault(row.key, row)
+                if first is row:
+                    chunk.append(row)
+                    if len(chunk) >= self.chunk_size:
+                        self._flush(chunk)
+                        chunk = []
                 else:
-                    if rec[R_PROBLEMS] is not None:
-                        for column_field, code, message in rec[R_PROBLEMS]:
-                            self._warn(number, column_field, code, message)
-                    row = _Row(rec, household_of(rec[R_UPPER], rec[R_ROOM]))
-                    first = seen.get(row.key)
-                    if first is None:
-                        seen[row.key] = row
-                        chunk.append(row)
-                        if len(chunk) >= self.chunk_size:
-                            self._flush(chunk)
-                            chunk = []
-                    else:
-                        self._duplicate_of(row, first)
-                if progress is not None and report.rows % PROGRESS_EVERY == 0:
-                    progress(report.rows)
+                    self._duplicate_of(row, first)
+            before = report.rows
+            report.rows += len(results)
+            if progress is not None and report.rows // PROGRESS_EVERY > before // PROGRESS_EVERY:
+                progress(report.rows)
         self._flush(chunk)
         if self.writing and self.new_places:
             with connection.cursor() as cursor:

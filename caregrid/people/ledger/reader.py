@@ -129,7 +129,7 @@ def is_blank(row: list) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
 
 
-_FOOTER_FIRST = frozenset("合总共小制填审负统")  # the first characters FOOTER can match
+FOOTER_FIRST = frozenset("合总共小制填审负统")  # the first characters FOOTER can match
 
 
 def is_footer(row: list) -> bool:
@@ -137,7 +137,7 @@ def is_footer(row: list) -> bool:
         if isinstance(v, str):
             text = v.strip()
             if text:
-                return text[0] in _FOOTER_FIRST and bool(FOOTER.match(text.replace(" ", "")))
+                return text[0] in FOOTER_FIRST and bool(FOOTER.match(text.replace(" ", "")))
     return False
 
 

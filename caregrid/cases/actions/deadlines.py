@@ -62,7 +62,7 @@ def sweep_deadlines(*, now: dt.datetime | None = None) -> SweepResult:
 
 @transaction.atomic
 def _escalate(pk: int, level: int, now: dt.datetime) -> int:
-    case = HelpRequest.objects.select_for_update().select_related("place", "assigned_place").get(pk=pk)
+    case = HelpRequest.objects.select_for_update(of=("self",)).select_related("place", "assigned_place").get(pk=pk)
     if case.escalation_level >= level or case.status not in OPEN_STATUSES:
         return 0
     handling = _handling_place(case)

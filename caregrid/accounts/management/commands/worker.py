@@ -35,13 +35,14 @@ class Scheduler(threading.Thread):
                     enqueued.append(task.name)
                 except Exception:
                     log.exception("could not enqueue %s", task.name)
-                finally:
-                    close_old_connections()
         return enqueued
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            self.tick(time.monotonic())
+            try:
+                self.tick(time.monotonic())
+            finally:
+                close_old_connections()  # this thread's own connection, like a request's
             self.stopping.wait(1.0)
 
 

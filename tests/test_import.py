@@ -383,7 +383,15 @@ def ledger_schema() -> list[tuple]:
 
 
 def index_names() -> set[str]:
-    return {row[1] for row in ledger_schema()}
+    """The names of the ledger tables' indexes (on PostgreSQL also those behind unique constraints)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN (%s, %s, %s)", LEDGER_TABLES
+            )
+        else:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename IN (%s, %s, %s)", LEDGER_TABLES)
+        return {name for (name,) in cursor.fetchall()}
 
 
 @pytest.fixture

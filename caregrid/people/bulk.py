@@ -68,6 +68,8 @@ def indexes_deferred(models, *, unique: bool = False):
     saved = secondary_indexes(models, unique=unique)
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
+        if any(index.kind == "constraint" for index in saved):
+            connection.check_constraints()  # PostgreSQL alters no table while deferred checks are pending
         for index in saved:
             if index.kind == "constraint":
                 cursor.execute(f"ALTER TABLE {qn(index.table)} DROP CONSTRAINT {qn(index.name)}")

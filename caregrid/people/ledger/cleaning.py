@@ -179,6 +179,7 @@ class _Cleaner:
         self.category_cache: dict[str, tuple] = {}
         self.uppers: dict[tuple, tuple] = {}
         self.adapt_date = connection.ops.adapt_datefield_value
+        self.births: dict[str, object] = {}  # YYYYMMDD → birth date as the database takes it, or ""
         at = {f: columns.get(f, _CELL_ABSENT) for f in HEADER_FIELDS}
         self.at = at
         self.has_room = "room" in columns
@@ -199,16 +200,15 @@ class _Cleaner:
                 raw_id = raw_id.upper()
                 last = "X"
             if (last == "X" or last.isdigit()) and last == calc_check_digit(raw_id):
-                try:
-                    birth = dt.date(int(raw_id[6:10]), int(raw_id[10:12]), int(raw_id[12:14]))
-                except ValueError:
-                    birth = None
-                if birth is not None and birth <= self.today and birth.year >= 1890 and _region_known(raw_id[:6]):
+                birth = self.births.get(raw_id[6:14])
+                if birth is None:
+                    birth = self.births[raw_id[6:14]] = self._birth(raw_id)
+                if birth and _region_known(raw_id[:6]):
                     facts = (raw_id, "M" if int(raw_id[16]) % 2 else "F", birth)
         if facts is None:
             try:
                 f = parse_id_number(raw_id if type(raw_id) is str else _cell(raw_id), today=self.today)
-                facts = (f.number, f.gender, f.birth_date)
+                facts = (f.number, f.gender, self.adapt_date(f.birth_date))
             except FieldProblem as p:
                 rejects.append(("id_number", p.code, p.message))
 
@@ -297,7 +297,8 @@ class _Cleaner:
         if v is not None:
             raw_categories = v.strip() if type(v) is str else _cell(v)
             if raw_categories:
-                found, unknown = self._categories(raw_categories)
+                cached = self.category_cache.get(raw_categories)
+                found, unknown = cached if cached is not None else self._categories(raw_categories)
                 for part in unknown:
                     warnings.append(
                         (
@@ -331,7 +332,7 @@ class _Cleaner:
                 id_number,
                 name,
                 gender,
-                self.adapt_date(birth),
+                birth,
                 phone,
                 valid,
                 tail,
@@ -344,6 +345,17 @@ class _Cleaner:
                 1,
             ),
         )
+
+    def _birth(self, raw_id: str):
+        """The birth date of an 18-digit ID as the database takes it, or "" when parse_id_number would
+        refuse it (then it explains why); ID numbers share their dates, so each is worked out once."""
+        try:
+            birth = dt.date(int(raw_id[6:10]), int(raw_id[10:12]), int(raw_id[12:14]))
+        except ValueError:
+            return ""
+        if birth > self.today or birth.year < 1890:
+            return ""
+        return self.adapt_date(birth)
 
     def _categories(self, raw: str) -> tuple[tuple[int, ...], list[str]]:
         cached = self.category_cache.get(raw)

@@ -171,11 +171,12 @@ class _Inserter:
     of every page it touches, to undo its own earlier rows. A failure here fails the whole import
     (its transaction rolls back), so that undo is never needed."""
 
-    def __init__(self, model, columns: list[str], rows_per_statement: int):
+    def __init__(self, model, columns: list[str], rows_per_statement: int, constants: dict[str, str] | None = None):
         qn = connection.ops.quote_name
         verb = "INSERT OR FAIL" if connection.vendor == "sqlite" else "INSERT"
-        self.width = len(columns)
-        self.row = f"({', '.join(['%s'] * self.width)})"
+        constants = constants or {}  # column → SQL literal, the same for every row (not among the values)
+        self.width = len(columns) - len(constants)
+        self.row = f"({', '.join(constants.get(c, '%s') for c in columns)})"
         self.head = f"{verb} INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) VALUES "
         self.rows_per_statement = rows_per_statement
         self.sql = self.head + ", ".join([self.row] * rows_per_statement)
@@ -327,7 +328,10 @@ class ResidentImporter:
         self.audit_rows: list[AuditEvent] = []
         self.place_insert = _Inserter(Place, PLACE_COLUMNS, 50)
         self.resident_insert = _Inserter(Resident, RESIDENT_COLUMNS, 50)
-        self.link_insert = _Inserter(ResidentCategory, LINK_COLUMNS, 200)
+        # A new link is open-ended and plain: only the resident and the category vary.
+        self.link_insert = _Inserter(
+            ResidentCategory, LINK_COLUMNS, 200, constants={"since": "NULL", "until": "NULL", "note": "''"}
+        )
 
     # -- places --
 
@@ -491,7 +495,7 @@ class ResidentImporter:
                 insert(row.rec[R_VALUES] if row.merged is None else self._merged_values(row))
                 if cats:
                     for c in cats:
-                        link((pk, c, None, None, ""))
+                        link((pk, c))
             if inserts:
                 self.resident_insert.write(cursor, inserts)
                 self.report.imported += len(new_rows)
@@ -564,7 +568,7 @@ class ResidentImporter:
                 deletes.extend((pk, c) for c in cats if c not in keep)
                 for c in new_cats:
                     if c not in cats:
-                        links.extend((pk, c, None, None, ""))
+                        links.extend((pk, c))
             if not changes:
                 continue
             valid = after["phone"] == "" or _phone(after["phone"])[1]

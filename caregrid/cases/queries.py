@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import scope_places, scoped
@@ -89,6 +90,22 @@ def with_places(qs: QuerySet[HelpRequest]) -> QuerySet[HelpRequest]:
     return qs.select_related("place", "assigned_place", "subcategory")
 
 
+def duration_text(value: dt.timedelta | None) -> str:
+    """A duration as the bureau reads it: 3天4小时, 1小时25分, 12分钟, 不足1分钟; "—" when there is none."""
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 1:
+        return _("不足1分钟")
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(d)s天%(h)s小时") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)s小时%(m)s分") % {"h": hours, "m": minutes}
+    return _("%(m)s分钟") % {"m": minutes}
+
+
 def clock(case: HelpRequest, now: dt.datetime | None = None) -> dict | None:
     """The running deadline of an open request: what, when, minutes left (negative when overdue)."""
     due = case.clock_due()
@@ -101,6 +118,7 @@ def clock(case: HelpRequest, now: dt.datetime | None = None) -> dict | None:
         "due": due,
         "minutes_left": max(minutes, 0),
         "minutes_late": max(-minutes, 0),
+        "text": duration_text(abs(due - now)),
         "overdue": minutes < 0,
     }
 

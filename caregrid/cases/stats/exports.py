@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from caregrid.accounts.audit import audit_record
 from caregrid.places.tree import ancestors, full_name
 
-from .queries import PLACE_METRICS, CaseStats, CountRow, PlaceRow, duration_text, minutes
+from ..queries import duration_text
+from .queries import PLACE_METRICS, CaseStats, CountRow, PlaceRow, minutes
 
 
 @dataclass(frozen=True)

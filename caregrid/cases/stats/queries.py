@@ -541,21 +541,5 @@ def _medians(in_period: QuerySet[HelpRequest]) -> list[Medians]:
     return medians
 
 
-def duration_text(value: dt.timedelta | None) -> str:
-    """A duration as the bureau reads it: 3天4小时, 1小时25分, 12分钟, 不足1分钟; "—" when there is none."""
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    if minutes < 1:
-        return _("不足1分钟")
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return _("%(d)s天%(h)s小时") % {"d": days, "h": hours}
-    if hours:
-        return _("%(h)s小时%(m)s分") % {"h": hours, "m": minutes}
-    return _("%(m)s分钟") % {"m": minutes}
-
-
 def minutes(value: dt.timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 60, 1)

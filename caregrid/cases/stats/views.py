@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import can
 
+from ..queries import duration_text
 from .exports import footnotes, stats_export_record, stats_tables, stats_workbook
 from .forms import PERIOD_CHOICES, StatsFilterForm
-from .queries import Period, case_stats, duration_text
+from .queries import Period, case_stats
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -1,6 +1,7 @@
-"""The pure per-row stage of the ledger import: ID numbers, names, phones, categories and addresses
+"""The per-row stage of the ledger import: ID numbers, names, phones, categories and addresses
 cleaned with the shared validators into plain tuples, in this process or in a forked child that
-reads and cleans a large file while the importer writes (see importer.py)."""
+reads and cleans a large file while the importer writes (see importer.py). It touches no database:
+where the importer lets it, it finds households through the importer's own place cache."""
 
 import datetime as dt
 import gc

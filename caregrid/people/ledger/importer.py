@@ -4,12 +4,15 @@ the places it names, and upserts residents by ID number with bulk statements in 
 Speed matters (a district is a million rows), so the hot loop works on tuples and dicts: validators
 are memoised per distinct value, places are cached by (parent, kind, name) and created in bulk with
 ids allocated up front (their materialised path needs the id), residents are looked up by ID number
-one chunk at a time and written with executemany through Django's connection.
+one chunk at a time and written with wide multi-row INSERTs through Django's connection.
 
-Large files run as a pipeline on two processes: a forked child reads the file and does the pure
-per-row cleaning (`cleaning._Cleaner`), sending plain tuples back in chunks, while this process resolves
-places, merges duplicates and writes. Small files are cleaned in-process by the same code, so both
-paths give the same report.
+Large files run as a pipeline on two processes: a forked child reads the file and does the per-row
+cleaning (`cleaning._Cleaner`), sending plain tuples back in chunks, while this process merges
+duplicates and writes. Households are found or created where the place ids can be taken: in the
+child on SQLite (this transaction holds the write lock, so ids are counted up), here on PostgreSQL
+(its sequence). Small files are cleaned in-process by the same code, so every path gives the same
+report. A file about as large as the ledger loads with its secondary indexes dropped and built
+afterwards (people/bulk.py).
 """
 
 import datetime as dt
@@ -26,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from caregrid.accounts.audit import _request_context
 from caregrid.accounts.models import AuditEvent
-from caregrid.people.bulk import analyze, indexes_deferred
+from caregrid.people.bulk import IdAllocator, RowInserter, analyze, indexes_deferred
 from caregrid.people.models import Category, Resident, ResidentCategory
 from caregrid.people.validation import (
     CategoryIndex,
@@ -105,90 +108,6 @@ class ImportReport:
             "rejected": [p.as_dict() for p in self.rejected],
             "warnings": [p.as_dict() for p in self.warnings],
         }
-
-
-# --- id allocation: a place's path contains its id, and category links need the resident's id ---
-
-
-class IdAllocator:
-    """Hands out primary keys before the insert. On SQLite the import's transaction holds the write
-    lock, so counting up from the table's high-water mark is safe; PostgreSQL draws from the
-    sequence in blocks."""
-
-    BLOCK = 1000
-
-    def __init__(self, table: str):
-        self.table = table
-        self.next = None
-        self.pool: list[int] = []
-        self.vendor = connection.vendor
-
-    def take(self, n: int) -> list[int]:
-        if n == 0:
-            return []
-        if self.vendor == "postgresql":
-            if len(self.pool) < n:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                        [self.table, max(n, self.BLOCK)],
-                    )
-                    self.pool.extend(r[0] for r in cursor.fetchall())
-            ids, self.pool = self.pool[:n], self.pool[n:]
-            return ids
-        if self.next is not None:
-            self.next += n
-            return list(range(self.next - n, self.next))
-        if self.next is None:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.table}")  # noqa: S608
-                top = cursor.fetchone()[0]
-                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [self.table])
-                row = cursor.fetchone()
-            self.next = max(top, row[0] if row else 0) + 1
-        ids = list(range(self.next, self.next + n))
-        self.next += n
-        return ids
-
-    def prime(self) -> None:
-        """On SQLite, read the high-water mark now, so that taking ids needs the database no more."""
-        if self.vendor != "postgresql" and self.next is None:
-            self.next = self.take(1)[0]
-
-    def take_one(self) -> int:
-        if self.next is not None and self.vendor != "postgresql":
-            self.next += 1
-            return self.next - 1
-        return self.take(1)[0]
-
-
-class _Inserter:
-    """Writes one table's rows, given as one flat list of values, with multi-row INSERT statements:
-    each statement carries its own fixed cost (on SQLite the AUTOINCREMENT bookkeeping among it), so
-    fewer, wider statements cost less per row.
-
-    On SQLite the statements say OR FAIL: a multi-row INSERT that may abort keeps a statement journal
-    of every page it touches, to undo its own earlier rows. A failure here fails the whole import
-    (its transaction rolls back), so that undo is never needed."""
-
-    def __init__(self, model, columns: list[str], rows_per_statement: int, constants: dict[str, str] | None = None):
-        qn = connection.ops.quote_name
-        verb = "INSERT OR FAIL" if connection.vendor == "sqlite" else "INSERT"
-        constants = constants or {}  # column → SQL literal, the same for every row (not among the values)
-        self.width = len(columns) - len(constants)
-        self.row = f"({', '.join(constants.get(c, '%s') for c in columns)})"
-        self.head = f"{verb} INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) VALUES "
-        self.rows_per_statement = rows_per_statement
-        self.sql = self.head + ", ".join([self.row] * rows_per_statement)
-
-    def write(self, cursor, values: list) -> None:
-        step = self.rows_per_statement * self.width
-        full = len(values) - len(values) % step
-        if full:
-            cursor.executemany(self.sql, [values[i : i + step] for i in range(0, full, step)])
-        if full < len(values):
-            rest = values[full:]
-            cursor.execute(self.head + ", ".join([self.row] * (len(rest) // self.width)), rest)
 
 
 PLACE_COLUMNS = [
@@ -318,7 +237,7 @@ class ResidentImporter:
         self.community_rec = (community.pk, community.path, community.depth, None, "")
         self.uppers: dict[tuple, tuple] = {}  # (compound, building, unit, grid name) → (grid, parent of households)
         self.households: dict[tuple, PlaceRec] = {}  # address → household (see _household_of)
-        self.new_places: list = []  # the values of the places to insert, flat (see _Inserter)
+        self.new_places: list = []  # the values of the places to insert, flat (see RowInserter)
         self.grid_moves: dict[int, PlaceRec] = {}  # existing household id → new grid
         # A ledger into an empty table needs no lookups of existing residents.
         self.table_empty = not Resident.objects.exists()
@@ -326,10 +245,10 @@ class ResidentImporter:
         self.late_merges: list[tuple[int, _Row]] = []
         self.writing = True
         self.audit_rows: list[AuditEvent] = []
-        self.place_insert = _Inserter(Place, PLACE_COLUMNS, 50)
-        self.resident_insert = _Inserter(Resident, RESIDENT_COLUMNS, 50)
+        self.place_insert = RowInserter(Place, PLACE_COLUMNS, 50)
+        self.resident_insert = RowInserter(Resident, RESIDENT_COLUMNS, 50)
         # A new link is open-ended and plain: only the resident and the category vary.
-        self.link_insert = _Inserter(
+        self.link_insert = RowInserter(
             ResidentCategory, LINK_COLUMNS, 200, constants={"since": "NULL", "until": "NULL", "note": "''"}
         )
 

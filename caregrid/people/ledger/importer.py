@@ -606,8 +606,13 @@ class ResidentImporter:
             deferred = indexes_deferred(BULK_MODELS, unique=self.table_empty) if bulk else nullcontext()
             with deferred, self._large_cache(bulk):
                 self._load(ledger, self._use_pipeline(Path(path)))
-            if bulk and self.writing:
-                analyze(BULK_MODELS)
+            if self.writing:
+                # With the indexes back: these find their rows one by one.
+                self._apply_grid_moves()
+                self._apply_late_merges()
+                self._flush_audit()
+                if bulk:
+                    analyze(BULK_MODELS)
             if self.progress is not None:
                 self.progress(report.rows)
             report.rejected.sort(key=lambda p: p.row)
@@ -678,10 +683,6 @@ class ResidentImporter:
             chunks.close()
             if gc_was_enabled:
                 gc.enable()
-        if self.writing:
-            self._apply_grid_moves()
-            self._apply_late_merges()
-            self._flush_audit()
 
     def _load_rows(self, chunks) -> None:
         """Duplicates and writes for the cleaned rows, in file order."""

@@ -467,6 +467,33 @@ def test_a_bulk_load_cleaned_in_a_child_process_gives_the_same_report_and_reside
     assert (again["imported"], again["updated"]) == (0, 0) and Resident.objects.count() == 3
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's sorter settings")
+def test_indexes_are_built_from_small_sorted_runs_and_the_connection_gets_its_settings_back(tmp_path):
+    import sqlite3
+
+    from caregrid.people.bulk import SORT_CACHE_KIB, sorting_in_runs
+
+    def settings(cursor):
+        return [cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in ("temp_store", "cache_size")]
+
+    fresh = sqlite3.connect(tmp_path / "fresh.sqlite3", isolation_level=None).cursor()
+    fresh.execute("PRAGMA temp_store = MEMORY")
+    fresh.execute("BEGIN")
+    with sorting_in_runs(fresh):
+        during = settings(fresh)
+    assert during == [1, -SORT_CACHE_KIB]  # temporary files, runs the size of a small cache
+    assert settings(fresh) == [2, -2000]
+
+    migrated = sqlite3.connect(tmp_path / "migrated.sqlite3", isolation_level=None).cursor()
+    migrated.execute("PRAGMA temp_store = MEMORY")
+    migrated.execute("CREATE TEMP TABLE scratch (x)")  # as a migration leaves it: no switching inside a transaction
+    migrated.execute("BEGIN")
+    with sorting_in_runs(migrated):
+        assert settings(migrated) == [2, -2000]
+    fresh.connection.close()
+    migrated.connection.close()
+
+
 def test_many_rows_are_written_in_wide_statements_and_the_rest_in_one_more(world, tmp_path):
     """More rows than one statement holds, and a remainder: every row arrives once."""
     path = tmp_path / "many.csv"

@@ -160,7 +160,7 @@ def indexes_deferred(models, *, unique: bool = False):
         yield
         if connection.vendor == "postgresql":
             connection.check_constraints()  # PostgreSQL builds no index while deferred checks are pending
-        with _sorting_in_runs(cursor):
+        with sorting_in_runs(cursor):
             for index in saved:
                 cursor.execute(index.definition)
 
@@ -169,7 +169,7 @@ SORT_CACHE_KIB = 2048
 
 
 @contextmanager
-def _sorting_in_runs(cursor):
+def sorting_in_runs(cursor):
     """SQLite builds an index by sorting its keys. With temporary storage in memory it sorts them all
     as one list of separately allocated records; with temporary files it fills runs as large as the
     page cache in one block, sorts each and merges them. Runs of a couple of MiB stay in the

@@ -167,9 +167,9 @@ _CELL_ABSENT = 1 << 30  # column index of a field the file lacks (never < len(ce
 
 
 class _Cleaner:
-    """The per-row work that needs neither the database nor the import's state: ID numbers, names,
-    phones, categories and addresses cleaned with the shared validators. Pure, so it may run in
-    another process; its results are plain tuples (see R_*)."""
+    """The per-row work that needs no database: ID numbers, names, phones, categories and addresses
+    cleaned with the shared validators, so it may run in another process; its results are plain
+    tuples (see R_*). Given `resolve` (the importer's place cache), it also names each household."""
 
     def __init__(self, columns: dict[str, int], categories: CategoryIndex, today: dt.date, now, resolve=None):
         self.columns = columns

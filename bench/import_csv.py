@@ -6,12 +6,14 @@ of the same resident rows into an equivalent table. Prints a table, then one JSO
 """
 
 import argparse
+import atexit
 import csv
 import json
 import multiprocessing
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -197,6 +199,7 @@ def column_order(db: Path) -> list[str]:
 
 def run(kind: str, rows: int, target_rate: int, make_file) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"caregrid-bench-{kind}-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # a million-row database is most of a GiB
     setup_django(tmp)
     source = tmp / f"ledger.{kind}"
     t0 = time.perf_counter()

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "caregrid.places",
     "caregrid.people",
     "caregrid.cases",
+    "caregrid.care",
 ]
 
 MIDDLEWARE = [

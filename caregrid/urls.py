@@ -11,6 +11,9 @@ urlpatterns = [
     path("cases/stats/", include("caregrid.cases.stats.urls")),
     path("cases/referrals/", include("caregrid.cases.referrals.urls")),
     path("cases/", include("caregrid.cases.urls")),
+    path("care/teams/", include("caregrid.care.teams.urls")),
+    path("care/policies/", include("caregrid.care.policies.urls")),
+    path("care/", include("caregrid.care.contacts.urls")),
     path("help/", include("caregrid.cases.public.urls")),
     path("open311/v2/", include("caregrid.cases.open311.urls")),
 ]

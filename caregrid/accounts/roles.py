@@ -20,6 +20,10 @@ class Cap:
     HANDLE_CASES = "handle_cases"  # acknowledge, contact, record progress, resolve, errands
     DISPATCH_CASES = "dispatch_cases"  # answer on the spot, coordinate, dispatch, close, cancel, reopen
     MANAGE_CASE_SETTINGS = "manage_case_settings"  # deadlines, sub-categories, Open311 keys
+    VIEW_CARE = "view_care"  # care teams, contacts and coverage in scope
+    LOG_CONTACTS = "log_contacts"  # record a contact with a resident
+    ASSIGN_CARERS = "assign_carers"  # assign, hand over and end care assignments
+    MANAGE_CARE_POLICIES = "manage_care_policies"  # cadence rules
 
 
 _STAFF = {
@@ -34,17 +38,28 @@ _STAFF = {
     Cap.TAKE_CASES,
     Cap.HANDLE_CASES,
     Cap.DISPATCH_CASES,
+    Cap.VIEW_CARE,
+    Cap.LOG_CONTACTS,
+    Cap.ASSIGN_CARERS,
 }
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.DISTRICT_ADMIN: frozenset(
-        _STAFF | {Cap.SET_MODE, Cap.MANAGE_CATEGORIES, Cap.MANAGE_USERS, Cap.VIEW_AUDIT, Cap.MANAGE_CASE_SETTINGS}
+        _STAFF
+        | {
+            Cap.SET_MODE,
+            Cap.MANAGE_CATEGORIES,
+            Cap.MANAGE_USERS,
+            Cap.VIEW_AUDIT,
+            Cap.MANAGE_CASE_SETTINGS,
+            Cap.MANAGE_CARE_POLICIES,
+        }
     ),
     Role.SUBDISTRICT_STAFF: frozenset(_STAFF),
     Role.COMMUNITY_STAFF: frozenset(_STAFF),
     Role.GRID_WORKER: frozenset(
         {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.UNMASK, Cap.VIEW_CASES, Cap.TAKE_CASES}
-        | {Cap.HANDLE_CASES}
+        | {Cap.HANDLE_CASES, Cap.VIEW_CARE, Cap.LOG_CONTACTS}
     ),
     Role.HOTLINE_OPERATOR: frozenset(
         {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.UNMASK, Cap.VIEW_CASES, Cap.TAKE_CASES, Cap.HANDLE_CASES}

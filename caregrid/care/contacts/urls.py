@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "care_contacts"
-urlpatterns = []
+urlpatterns = [
+    path("today/", views.today, name="today"),
+    path("contacts/", views.contact_create, name="create"),
+    path("residents/<int:pk>/phone/", views.resident_phone, name="phone"),
+]

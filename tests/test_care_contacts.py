@@ -226,3 +226,31 @@ def test_the_phone_number_is_shown_only_on_request_and_audited(world, login):
     event = AuditEvent.objects.get(action="resident.unmask")
     assert event.actor_id == world.grid_worker_a.pk
     assert client.post(reverse("care_contacts:phone", args=[world.resident_b.pk])).status_code == 404
+
+
+def test_a_resident_whose_rule_asks_for_two_contacts_today_stays_due_after_one(world, login):
+    from caregrid.care.models import CarePolicy, PeriodUnit
+    from caregrid.people.models import Category
+    from caregrid.places.queries import current_mode
+
+    CarePolicy.objects.filter(valid_until__isnull=True).update(valid_until=timezone.now() - dt.timedelta(days=1))
+    CarePolicy.objects.create(
+        category=Category.objects.get(code="elderly_alone"),
+        mode=current_mode(),
+        times=2,
+        per=PeriodUnit.DAY,
+        temperature=True,
+        valid_from=timezone.now() - dt.timedelta(days=1),
+    )
+    _record(world, temperature="36.8")
+    (resident,) = round_today(world.grid_worker_a)
+    assert resident.due.required == 2 and resident.due.done == 1
+    html = login(world.grid_worker_a).get(reverse("care_contacts:today")).content.decode()
+    assert "今日需联系 2 次，已 1 次" in html and "需测体温" in html
+
+
+def test_a_hotline_operator_keeps_no_round(world, login):
+    client = login(world.hotline_operator)
+    assert client.get(reverse("care_contacts:today")).status_code == 403
+    assert _post(client, resident=world.resident_a.pk).status_code == 404
+    assert not Contact.objects.exists()

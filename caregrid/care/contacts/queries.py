@@ -9,6 +9,7 @@ from django.utils import timezone
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import can, in_scope, scoped
 from caregrid.care.models import CareAssignment, Contact
+from caregrid.care.policies.queries import due_today
 from caregrid.people.models import Resident, ResidentCategory
 from caregrid.people.queries import category_active_q, with_categories
 from caregrid.people.validation import clean_text
@@ -45,6 +46,11 @@ def residents_for_round(user) -> QuerySet[Resident]:
     return Resident.objects.filter(wanted)
 
 
+def keeps_a_round(user) -> bool:
+    """Whether the user logs contacts anywhere: a role granting it, or an active assignment as a carer."""
+    return can(user, Cap.LOG_CONTACTS) or Resident.objects.filter(assigned_q(user)).exists()
+
+
 def resident_for_contact(user, pk) -> Resident:
     """One resident the user may log a contact for: in their scope or assigned to them; 404 otherwise."""
     resident = Resident.objects.filter(pk=pk).select_related("household", "district").first()
@@ -72,9 +78,11 @@ def _search(qs: QuerySet[Resident], q: str) -> QuerySet[Resident]:
 
 
 def round_today(user, q: str = "", *, day: dt.date | None = None, limit: int = TODAY_LIMIT) -> list[Resident]:
-    """The round in order of risk: urgent categories first, then sealed and controlled zones, then the longest
-    since the last contact (never contacted first). Each resident carries `urgent_category`, `zone_status`,
-    `last_contact_at`, `contacted_today` and their categories in force (`active_links`)."""
+    """The round in order of risk: residents whose cadence rules still ask for a contact today come first
+    (overdue ones before the others), then urgent categories, sealed and controlled zones, and the longest since
+    the last contact (never contacted first); those already done today go last. Each resident carries `due`
+    (the rules' demand today), `urgent_category`, `zone_status`, `last_contact_at`, `contacted_today` and their
+    categories in force (`active_links`)."""
     day = day or today()
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
     urgent = ResidentCategory.objects.filter(
@@ -93,11 +101,16 @@ def round_today(user, q: str = "", *, day: dt.date | None = None, limit: int = T
         )
     )
     residents = list(with_categories(qs, day)[:limit])
+    for resident, due in zip(residents, due_today(residents, day), strict=True):
+        resident.due = due
+        resident.needs_temperature = any(r.policy.temperature and not r.met for r in due.due_rules)
     zone_rank = {ZoneStatus.SEALED: 0, ZoneStatus.CONTROLLED: 1}
     never = timezone.make_aware(dt.datetime(1970, 1, 1))
     residents.sort(
         key=lambda r: (
-            r.contacted_today,
+            r.due.is_done if r.due.is_due else r.contacted_today,
+            not r.due.overdue,
+            not r.due.is_due,
             not r.urgent_category,
             zone_rank.get(r.zone_status, 2),
             r.last_contact_at or never,

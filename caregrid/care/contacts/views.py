@@ -4,7 +4,7 @@ import datetime as dt
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
@@ -44,6 +44,8 @@ def _contact_json(contact: Contact) -> dict:
 @login_required
 @require_GET
 def today(request):
+    if not queries.keeps_a_round(request.user):
+        raise PermissionDenied
     q = request.GET.get("q", "")[:50]
     residents = queries.round_today(request.user, q)
     members = queries.household_members(residents)

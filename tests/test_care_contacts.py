@@ -254,3 +254,36 @@ def test_a_hotline_operator_keeps_no_round(world, login):
     assert client.get(reverse("care_contacts:today")).status_code == 403
     assert _post(client, resident=world.resident_a.pk).status_code == 404
     assert not Contact.objects.exists()
+
+
+def test_the_today_page_takes_the_same_number_of_queries_for_a_longer_round(world, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from caregrid.people.actions import CategoryEntry, ResidentData, resident_create
+    from caregrid.people.models import Category
+    from tests.conftest import make_id
+
+    client = login(world.community_worker)
+    url = reverse("care_contacts:today")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    _record(world, actor=world.community_worker, resident=world.resident_a)
+    before = count()
+    pregnant = Category.objects.get(code="pregnant")
+    for seq in ("411", "412", "413"):
+        resident = resident_create(
+            actor="system",
+            data=ResidentData(
+                id_number=make_id("320602", "19960505", seq),
+                name=f"孙{seq}",
+                household=world.household_a,
+                categories=[CategoryEntry(pregnant)],
+            ),
+        )
+        _record(world, actor=world.community_worker, resident=resident)
+    assert count() == before

@@ -7,8 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -92,32 +91,30 @@ class RuleDue:
 
 @dataclass
 class ResidentDue:
+    """One resident on a day. `required` is the strictest rule's demand (one contact counts for every rule it
+    fits); the resident is done when every rule due that day is met."""
+
     resident: Resident
     zone: str  # zone status in force on the day ('' when none)
     category_ids: set[int]
     rules: list[RuleDue] = field(default_factory=list)
+    is_due: bool = False
+    is_done: bool = False
+    required: int = 0
+    done: int = 0
     overdue: bool = False
 
     @property
     def due_rules(self) -> list[RuleDue]:
         return [r for r in self.rules if r.required]
 
-    @property
-    def is_due(self) -> bool:
-        return any(r.required for r in self.rules)
-
-    @property
-    def required(self) -> int:
-        """Contacts required today: the strictest rule, since one contact counts for every rule it fits."""
-        return max((r.required for r in self.rules), default=0)
-
-    @property
-    def done(self) -> int:
-        return min((r.done for r in self.due_rules), default=0)
-
-    @property
-    def is_done(self) -> bool:
-        return self.is_due and all(r.met for r in self.due_rules)
+    def settle(self, late: bool) -> None:
+        due = self.due_rules
+        self.is_due = bool(due)
+        self.required = max((r.required for r in due), default=0)
+        self.done = min((r.done for r in due), default=0)
+        self.is_done = self.is_due and all(r.met for r in due)
+        self.overdue = late and self.is_due and not self.is_done
 
 
 # --- Loading -----------------------------------------------------------------------------------------------
@@ -158,26 +155,46 @@ class _Loader:
             .values_list("place_id", "status", "start_date", "end_date")
         )
         # Reached contacts per resident, local day, channel and whether a temperature was taken: one grouped query
-        # from the start of the earliest week or month any day needs.
-        since = min(_week_start(first), first.replace(day=1))
-        self.counts: dict[int, list[tuple[dt.date, str, bool, int]]] = defaultdict(list)
+        # from the start of the earliest week or month any day needs. The local day is numbered in the query by
+        # comparing with each day's first instant (portable, exact across offset changes, no per-row function).
+        self.since = min(_week_start(first), first.replace(day=1))
+        self.days = (last - self.since).days + 1
+        starts = [_day_start(self.since + dt.timedelta(days=i)) for i in range(1, self.days)]
+        day_index = Case(
+            *[When(at__lt=start, then=Value(i)) for i, start in enumerate(starts)],
+            default=Value(self.days - 1),
+            output_field=IntegerField(),
+        )
+        temp = Case(When(temperature__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField())
         rows = (
             Contact.objects.filter(
                 resident_filter,
                 outcome=Reached.REACHED,
-                at__gte=_day_start(since),
+                at__gte=_day_start(self.since),
                 at__lte=last_moment,
             )
-            .annotate(
-                day=TruncDate("at", tzinfo=timezone.get_current_timezone()),
-                temp=Case(When(temperature__isnull=True, then=Value("")), default=Value("t"), output_field=CharField()),
-            )
-            .values("resident_id", "day", "channel", "temp")
+            .annotate(day=day_index, temp=temp)
+            .values_list("resident_id", "day", "channel", "temp")
             .annotate(n=Count("id"))
             .order_by()
         )
-        for row in rows:
-            self.counts[row["resident_id"]].append((row["day"], row["channel"], bool(row["temp"]), row["n"]))
+        self.counts: dict[int, list[tuple[int, str, int, int]]] = defaultdict(list)
+        for resident_id, day, channel, took_temperature, n in rows:
+            self.counts[resident_id].append((day, channel, took_temperature, n))
+        self._per_day: dict[tuple[int, str, bool], list[int]] = {}
+        self._zones: dict[tuple[int, ...], dict[int, str]] = {}
+
+    def per_day(self, resident_id: int, channel: str, temperature: bool) -> list[int]:
+        """Qualifying contacts of one resident on each day from `since` (cached per rule shape)."""
+        key = (resident_id, channel, temperature)
+        counts = self._per_day.get(key)
+        if counts is None:
+            counts = [0] * self.days
+            for day, contact_channel, took_temperature, n in self.counts.get(resident_id, ()):
+                if (not channel or contact_channel == channel) and (not temperature or took_temperature):
+                    counts[day] += n
+            self._per_day[key] = counts
+        return counts
 
     def mode_at(self, moment: dt.datetime) -> str:
         mode = Mode.PEACETIME
@@ -189,10 +206,15 @@ class _Loader:
 
     def zones_on(self, day: dt.date) -> dict[int, str]:
         """Zone status per resident on the day: the deepest place's period wins, the latest start on one place."""
-        by_place: dict[int, str] = {}
-        for place_id, status, start, end in self.zone_periods:
-            if start <= day and (end is None or end >= day):
-                by_place[place_id] = status
+        in_force = tuple(
+            i
+            for i, (_p, _s, start, end) in enumerate(self.zone_periods)
+            if start <= day and (end is None or end >= day)
+        )
+        cached = self._zones.get(in_force)
+        if cached is not None:
+            return cached
+        by_place = {self.zone_periods[i][0]: self.zone_periods[i][1] for i in in_force}
         result = {}
         for r in self.residents:
             found = ""
@@ -200,6 +222,7 @@ class _Loader:
                 if ancestor:
                     found = by_place.get(int(ancestor), found)
             result[r.pk] = found
+        self._zones[in_force] = result
         return result
 
     def categories_on(self, day: dt.date) -> dict[int, set[int]]:
@@ -209,54 +232,74 @@ class _Loader:
                 result[resident_id].add(category_id)
         return result
 
-    def evaluate(self, day: dt.date) -> list[ResidentDue]:
+    def _day_rules(self, day: dt.date):
+        """Per resident, the distinct rules in force on the day (a generator of (resident, zone, categories,
+        policies)), and whether the cut-off has passed."""
         moment = _moment(day, self.now)
         mode = self.mode_at(moment)
-        rules = [
-            p
-            for p in self.policies
-            if p.mode == mode and p.valid_from <= moment and (p.valid_until is None or p.valid_until > moment)
-        ]
         by_category: dict[int, list[CarePolicy]] = defaultdict(list)
-        for p in rules:
-            by_category[p.category_id].append(p)
+        for p in self.policies:
+            if p.mode == mode and p.valid_from <= moment and (p.valid_until is None or p.valid_until > moment):
+                by_category[p.category_id].append(p)
         zones = self.zones_on(day)
         categories = self.categories_on(day)
-        today = timezone.localdate(self.now)
-        late = day < today or (day == today and timezone.localtime(self.now).time() >= due_by())
-        result = []
         for resident in self.residents:
             cats = categories.get(resident.pk, set())
-            item = ResidentDue(resident=resident, zone=zones.get(resident.pk, ""), category_ids=cats)
-            seen = set()
+            zone = zones.get(resident.pk, "")
+            policies, seen = [], set()
             for category_id in cats:
                 for policy in by_category.get(category_id, ()):
-                    if policy.zone and policy.zone != item.zone:
+                    if policy.zone and policy.zone != zone:
                         continue
                     key = (policy.times, policy.per, policy.channel, policy.temperature)
-                    if key in seen:  # the same demand through two categories is one demand
-                        continue
-                    seen.add(key)
-                    item.rules.append(self._rule_due(resident.pk, policy, day))
-            item.overdue = late and item.is_due and not item.is_done
+                    if key not in seen:  # the same demand through two categories is one demand
+                        seen.add(key)
+                        policies.append(policy)
+            yield resident, zone, cats, policies
+
+    def _late(self, day: dt.date) -> bool:
+        today = timezone.localdate(self.now)
+        return day < today or (day == today and timezone.localtime(self.now).time() >= due_by())
+
+    def evaluate(self, day: dt.date) -> list[ResidentDue]:
+        late = self._late(day)
+        result = []
+        for resident, zone, cats, policies in self._day_rules(day):
+            item = ResidentDue(resident=resident, zone=zone, category_ids=cats)
+            item.rules = [self._rule_due(resident.pk, policy, day) for policy in policies]
+            item.settle(late)
             result.append(item)
         return result
 
-    def _rule_due(self, resident_id: int, policy: CarePolicy, day: dt.date) -> RuleDue:
-        start = _period_start(day, policy.per)
-        earlier = today = 0
-        for contact_day, channel, temp, n in self.counts.get(resident_id, ()):
-            if policy.channel and channel != policy.channel:
+    def tally(self, day: dt.date) -> "SeriesPoint":
+        """Residents due, done and overdue on the day, counted without building the per-resident results."""
+        late = self._late(day)
+        due = done = 0
+        for resident, _zone, _cats, policies in self._day_rules(day):
+            if not policies:
                 continue
-            if policy.temperature and not temp:
-                continue
-            if contact_day == day:
-                today += n
-            elif start <= contact_day < day:
-                earlier += n
+            demands = [self._demand(resident.pk, policy, day) for policy in policies]
+            open_demands = [(required, made) for required, made in demands if required]
+            if open_demands:
+                due += 1
+                done += all(made >= required for required, made in open_demands)
+        return SeriesPoint(day, due, done, due - done if late else 0)
+
+    def _demand(self, resident_id: int, policy: CarePolicy, day: dt.date) -> tuple[int, int]:
+        """(contacts required on the day under the rule, qualifying contacts made that day)."""
+        if resident_id not in self.counts:
+            return (policy.times if policy.per == PeriodUnit.DAY else 1), 0
+        counts = self.per_day(resident_id, policy.channel, policy.temperature)
+        index = (day - self.since).days
+        if policy.per == PeriodUnit.DAY:
+            return policy.times, counts[index]
         # A weekly or monthly rule asks for a contact today while the period's quota is not yet met.
-        required = policy.times if policy.per == PeriodUnit.DAY else int(earlier < policy.times)
-        return RuleDue(policy=policy, required=required, done=min(today, required))
+        earlier = sum(counts[(_period_start(day, policy.per) - self.since).days : index])
+        return int(earlier < policy.times), counts[index]
+
+    def _rule_due(self, resident_id: int, policy: CarePolicy, day: dt.date) -> RuleDue:
+        required, made = self._demand(resident_id, policy, day)
+        return RuleDue(policy=policy, required=required, done=min(made, required))
 
 
 def _resident_list(residents) -> tuple[list[Resident], Q]:
@@ -403,12 +446,7 @@ def coverage(user, place: Place, day: dt.date | None = None, *, now: dt.datetime
         for category_id in due_categories & set(category_names):
             by_category.setdefault(category_id, Tally(category_id, category_names[category_id])).add(item, is_missed)
 
-    series = []
-    for offset in range(SERIES_DAYS):
-        d = first + dt.timedelta(days=offset)
-        day_items = items if d == day else loader.evaluate(d)
-        due = [i for i in day_items if i.is_due]
-        series.append(SeriesPoint(d, len(due), sum(i.is_done for i in due), sum(i.overdue for i in due)))
+    series = [loader.tally(first + dt.timedelta(days=offset)) for offset in range(SERIES_DAYS)]
     return Coverage(
         place=place,
         day=day,

@@ -1,5 +1,6 @@
 """Django settings for caregrid, read from the environment (see README: Configuration)."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -204,6 +205,8 @@ CAREGRID_BASE_URL = os.environ.get("CAREGRID_BASE_URL", "http://127.0.0.1:8000")
 CAREGRID_PERIODIC_TASKS = [
     ("caregrid.cases.tasks.sweep_deadlines", 60),
 ]
+# Care rounds: contacts due today count as overdue after this local time (the evening escalation too).
+CAREGRID_CARE_DUE_BY = dt.time(18, 0)
 # Public help form: requests accepted per client address per hour.
 CAREGRID_PUBLIC_FORM_PER_HOUR = int(os.environ.get("CAREGRID_PUBLIC_FORM_PER_HOUR", "5"))
 # Public status page: lookups per client address per hour (counted per process with the local-memory cache).

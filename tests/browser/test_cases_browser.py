@@ -46,6 +46,8 @@ def test_an_operator_logs_a_call_a_grid_worker_resolves_it_and_the_statistics_li
     worker = page_for(bworld.grid_worker_a, width=360, height=740)
     worker.goto(f"{worker.base_url}/cases/")
     worker.get_by_role("link", name=case.number).click()
+    expect(worker.locator("h1")).to_contain_text(case.number)
+    worker.wait_for_load_state()
     assert worker.evaluate("document.documentElement.scrollWidth") <= 360
     worker.get_by_role("button", name="签收").click()
     expect(worker.locator(".messages")).to_contain_text("已保存")

@@ -50,19 +50,28 @@ def resident_search(user, filters: ResidentFilters, capability: str = Cap.VIEW_R
         qs = qs.filter(Exists(links))
     if filters.zone:
         qs = qs.filter(zone_q(filters.zone, day))
-    text = clean_text(filters.q).replace(" ", "")
-    ordering = ("place_path", "id")
-    if text:
-        if re.fullmatch(r"\d{4}", text):
-            qs = qs.filter(phone_tail=text)
-        elif re.fullmatch(r"\d{17}[\dXx]", text):
-            qs = qs.filter(id_number=text.upper())
-        elif re.fullmatch(r"1\d{10}", text):
-            qs = qs.filter(phone=text)
-        else:
-            qs = qs.filter(name__startswith=text)
-            ordering = ("name", "id")
+    q, ordering = resident_text_q(filters.q)
+    if q is not None:
+        qs = qs.filter(q)
     return qs.order_by(*ordering)
+
+
+def resident_text_q(value, *, rooms: bool = False) -> tuple[Q | None, tuple[str, ...]]:
+    """What a typed search means: the last 4 digits of a phone, a whole ID or mobile number, else the start of a
+    name (and, with `rooms`, of a household's room number). (filter or None, ordering)."""
+    text = clean_text(value).replace(" ", "")
+    if not text:
+        return None, ("place_path", "id")
+    if re.fullmatch(r"\d{4}", text):
+        return Q(phone_tail=text), ("place_path", "id")
+    if re.fullmatch(r"\d{17}[\dXx]", text):
+        return Q(id_number=text.upper()), ("place_path", "id")
+    if re.fullmatch(r"1\d{10}", text):
+        return Q(phone=text), ("place_path", "id")
+    q = Q(name__startswith=text)
+    if rooms:
+        q |= Q(household__name__startswith=text)
+    return q, ("name", "id")
 
 
 def with_categories(qs: QuerySet[Resident], day: dt.date | None = None) -> QuerySet[Resident]:

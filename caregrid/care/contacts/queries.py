@@ -11,8 +11,7 @@ from caregrid.accounts.scope import can, in_scope, scoped
 from caregrid.care.models import CareAssignment, Contact
 from caregrid.care.policies.queries import due_today
 from caregrid.people.models import Resident, ResidentCategory
-from caregrid.people.queries import category_active_q, with_categories
-from caregrid.people.validation import clean_text
+from caregrid.people.queries import category_active_q, resident_text_q, with_categories
 from caregrid.places.models import ZoneStatus
 from caregrid.places.queries import today, zone_status_expr
 
@@ -69,12 +68,8 @@ def may_call(user, resident: Resident) -> bool:
 
 
 def _search(qs: QuerySet[Resident], q: str) -> QuerySet[Resident]:
-    text = clean_text(q).replace(" ", "")
-    if not text:
-        return qs
-    if text.isdigit() and len(text) == 4:
-        return qs.filter(phone_tail=text)
-    return qs.filter(Q(name__startswith=text) | Q(household__name__startswith=text))
+    match, _ordering = resident_text_q(q, rooms=True)
+    return qs if match is None else qs.filter(match)
 
 
 def round_today(user, q: str = "", *, day: dt.date | None = None, limit: int = TODAY_LIMIT) -> list[Resident]:

@@ -249,3 +249,36 @@ def intake_place(user, text: str, capability: str = Cap.TAKE_CASES) -> tuple[Pla
     ):
         return match.place, district
     return places[0], district
+
+
+# --- the triage suggestion shown while an operator types ---
+
+
+@dataclass
+class Suggestion:
+    triage: object | None  # triage.Triage, or None without a description
+    match: object | None  # places.address.AddressMatch, or None without an address
+    candidates: list  # the match's candidates the user may see, best first
+    place: Place | None  # the best visible candidate when it is the match itself
+    duplicates: list[HelpRequest]
+
+
+def suggest(user, *, text: str, address_text: str = "", phone: str = "", category: str = "") -> Suggestion:
+    """Category, urgency and red flags of the text, its address matched within the user's scope, and recent
+    requests it may repeat — nothing saved (the hotline screen and the API's triage endpoint)."""
+    from caregrid.places.address import match_address
+
+    from .triage import classify
+
+    triage = classify(text) if text.strip() else None
+    match = match_address(address_text or text, within=match_within(user))
+    candidates, place = [], None
+    if match is not None:
+        visible = visible_place_ids(user, [c.place_id for c in match.candidates])
+        candidates = [c for c in match.candidates if c.place_id in visible]
+        if candidates and match.place is not None and candidates[0].place_id == match.place_id:
+            place = match.place
+    duplicates = []
+    if triage is not None:
+        duplicates = duplicate_candidates_for(user, category=category or triage.category, phone=phone, place=place)
+    return Suggestion(triage, match, candidates, place, duplicates)

@@ -42,7 +42,7 @@ from .forms import (
     TaskForm,
 )
 from .models import OPEN_STATUSES, CaseTask, Channel, HelpRequest, Status, Subcategory, TaskStatus
-from .queries import caller_lookup, case_search, clock, duplicate_candidates, duplicate_candidates_for, match_within
+from .queries import CaseFilters, caller_lookup, case_search, clock, duplicate_candidates, suggest
 from .taxonomy import CaseCategory, Urgency
 from .triage.redflags import flag_labels
 
@@ -104,17 +104,11 @@ def queue(request):
         "page": page,
         "has_next": has_next,
         "query": params.urlencode(),
-        "overdue_count": case_search(request.user, _filters("overdue")).count(),
-        "unacknowledged_count": case_search(request.user, _filters("unacknowledged")).count(),
+        "overdue_count": case_search(request.user, CaseFilters(status="overdue")).count(),
+        "unacknowledged_count": case_search(request.user, CaseFilters(status="unacknowledged")).count(),
     }
     template = "cases/_queue_rows.html" if request.htmx else "cases/queue.html"
     return render(request, template, context)
-
-
-def _filters(status: str):
-    from .queries import CaseFilters
-
-    return CaseFilters(status=status)
 
 
 # --- the hotline screen ---
@@ -231,32 +225,16 @@ def intake_suggest(request):
     address_text = (request.GET.get("address_text") or "")[:200]
     if not text.strip() and not address_text.strip():
         return render(request, "cases/_suggest.html", {})
-    from caregrid.places.address import match_address
-
-    from .triage import classify
-
-    suggestion = classify(text) if text.strip() else None
-    match = match_address(address_text or text, within=match_within(request.user))
-    candidates = []
-    if match is not None:
-        visible = set(
-            scoped(
-                request.user, Place.objects.filter(pk__in=[c.place_id for c in match.candidates]), Cap.TAKE_CASES
-            ).values_list("pk", flat=True)
-        )
-        candidates = [c for c in match.candidates if c.place_id in visible]
-    place = None
-    if candidates:
-        place = Place.objects.filter(pk=candidates[0].place_id).first()
+    found = suggest(
+        request.user,
+        text=text,
+        address_text=address_text,
+        phone=request.GET.get("caller_phone", ""),
+        category=request.GET.get("category", ""),
+    )
+    suggestion, candidates, duplicates = found.triage, found.candidates, found.duplicates
+    place = found.place or (Place.objects.filter(pk=candidates[0].place_id).first() if candidates else None)
     zone = zone_of(place) if place else None
-    duplicates = []
-    if suggestion is not None:
-        duplicates = duplicate_candidates_for(
-            request.user,
-            category=request.GET.get("category") or suggestion.category,
-            phone=request.GET.get("caller_phone", ""),
-            place=place,
-        )
     shown = None
     if suggestion is not None:
         shown = {

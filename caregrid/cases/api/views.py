@@ -51,10 +51,8 @@ from ..queries import (
     CaseFilters,
     case_search,
     clock,
-    duplicate_candidates_for,
     intake_place,
-    match_within,
-    visible_place_ids,
+    suggest,
     with_places,
 )
 from ..taxonomy import CaseCategory, Urgency
@@ -351,22 +349,13 @@ def case_list(request, params: Query[CaseQuery]):
     summary="The suggested category, urgency, address and possible duplicates for a text, without saving",
 )
 def case_triage(request, params: Query[TriageQuery]):
-    from caregrid.places.address import match_address
-
-    from ..triage import classify
-
     user = request.auth
     require(user, Cap.TAKE_CASES)
-    suggestion = classify(params.text)
-    match = match_address(params.text, within=match_within(user))
+    found = suggest(user, text=params.text, phone=params.phone)
+    suggestion, match, candidates = found.triage, found.match, found.candidates
     address = None
-    matched_place = None
     if match is not None:
-        visible = visible_place_ids(user, [c.place_id for c in match.candidates])
-        candidates = [c for c in match.candidates if c.place_id in visible]
         best = candidates[0] if candidates else None
-        if best is not None and match.place is not None and best.place_id == match.place_id:
-            matched_place = match.place
         address = {
             "compound": match.compound,
             "building": match.building,
@@ -377,7 +366,7 @@ def case_triage(request, params: Query[TriageQuery]):
             "confidence": best.confidence if best else 0.0,
             "candidates": [{"place_id": c.place_id, "label": c.label, "confidence": c.confidence} for c in candidates],
         }
-    found = duplicate_candidates_for(user, category=suggestion.category, phone=params.phone, place=matched_place)
+    found = found.duplicates
     by_id = with_places(HelpRequest.objects.filter(pk__in=[c.pk for c in found])).in_bulk()
     duplicates = [by_id[c.pk] for c in found if c.pk in by_id]
     return {

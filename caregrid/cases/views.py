@@ -114,15 +114,19 @@ def queue(request):
 # --- the hotline screen ---
 
 
+def _nearest_targets(place: Place | None) -> list[Place]:
+    """The request's own grid, community and subdistrict, nearest first."""
+    if place is None:
+        return []
+    chain = ancestors(place)
+    nearest = [Place.objects.get(pk=place.grid_id)] if place.grid_id else []
+    return nearest + [p for p in reversed(chain) if p.kind in (PlaceKind.COMMUNITY, PlaceKind.SUBDISTRICT)]
+
+
 def _dispatch_targets(user, place: Place | None) -> list[Place]:
-    """Where a request can be dispatched: the request's own grid, community and subdistrict first, then
-    every subdistrict and community in the user's scope."""
-    suggested = []
-    if place is not None:
-        chain = ancestors(place)
-        if place.grid_id:
-            suggested.append(Place.objects.get(pk=place.grid_id))
-        suggested += [p for p in reversed(chain) if p.kind in (PlaceKind.COMMUNITY, PlaceKind.SUBDISTRICT)]
+    """Where a request can be dispatched: its nearest places first, then every subdistrict and community in
+    the user's scope."""
+    suggested = _nearest_targets(place)
     others = scoped(
         user, Place.objects.filter(kind__in=(PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY)), Cap.DISPATCH_CASES
     ).order_by("path")[:500]
@@ -254,7 +258,7 @@ def intake_suggest(request):
             "zone": zone,
             "place": place,
             "duplicates": _rows(duplicates) if duplicates else [],
-            "targets": _dispatch_targets(request.user, place)[:3] if place else [],
+            "targets": _nearest_targets(place),
         },
     )
 

@@ -428,3 +428,17 @@ def test_the_home_page_shows_todays_line_and_what_is_overdue(world, login):
     page = login(world.hotline_operator).get(reverse("home")).content.decode()
     assert "接通来电1个，即刻答复0个、协调解决0个、交办处置1个" in page and "已超时 1 件" in page
     assert "今日求助" not in login(world.auditor).get(reverse("home")).content.decode()
+
+
+def test_the_hotline_screen_dispatches_only_within_the_users_scope(world, login):
+    response = login(world.community_worker).post(
+        reverse("cases:new"),
+        {
+            "channel": "hotline",
+            "description": "楼道灯坏了，老人晚上下楼看不见",
+            "handling": "dispatch",
+            "dispatch_to": world.other_community.pk,
+        },
+    )
+    assert response.status_code == 200 and "不在您的管辖范围内" in response.content.decode()
+    assert not HelpRequest.objects.exists()

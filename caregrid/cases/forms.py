@@ -73,13 +73,12 @@ class IntakeForm(forms.Form):
     def clean_dispatch_to(self):
         pk = self.cleaned_data.get("dispatch_to")
         if pk:
-            self.dispatch_obj = (
-                Place.objects.filter(pk=pk, kind__in=(PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY, PlaceKind.GRID))
-                .select_related(None)
-                .first()
-            )
-            if self.dispatch_obj is None:
+            place = Place.objects.filter(pk=pk).first()
+            if place is None or place.kind not in (PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY, PlaceKind.GRID):
                 raise ValidationError(_("只能交办给街道、社区或网格"))
+            self.dispatch_obj = scoped(self.user, Place.objects.filter(pk=pk), Cap.DISPATCH_CASES).first()
+            if self.dispatch_obj is None:
+                raise ValidationError(_("所选地点不在您的管辖范围内"))
         return pk
 
     def clean(self):

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "caregrid.people",
     "caregrid.cases",
     "caregrid.care",
+    "caregrid.doors",
+    "caregrid.sampling",
 ]
 
 MIDDLEWARE = [

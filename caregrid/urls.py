@@ -13,6 +13,8 @@ urlpatterns = [
     path("cases/", include("caregrid.cases.urls")),
     path("care/teams/", include("caregrid.care.teams.urls")),
     path("care/policies/", include("caregrid.care.policies.urls")),
+    path("care/doors/", include("caregrid.doors.urls")),
+    path("care/sampling/", include("caregrid.sampling.urls")),
     path("care/", include("caregrid.care.contacts.urls")),
     path("help/", include("caregrid.cases.public.urls")),
     path("open311/v2/", include("caregrid.cases.open311.urls")),

@@ -24,6 +24,8 @@ class Cap:
     LOG_CONTACTS = "log_contacts"  # record a contact with a resident
     ASSIGN_CARERS = "assign_carers"  # assign, hand over and end care assignments
     MANAGE_CARE_POLICIES = "manage_care_policies"  # cadence rules
+    MANAGE_ROUNDS = "manage_rounds"  # open, change and close door-knocking and testing rounds
+    LOG_ROUND_WORK = "log_round_work"  # record door visits, samplings and outreach steps
 
 
 _STAFF = {
@@ -41,6 +43,8 @@ _STAFF = {
     Cap.VIEW_CARE,
     Cap.LOG_CONTACTS,
     Cap.ASSIGN_CARERS,
+    Cap.MANAGE_ROUNDS,
+    Cap.LOG_ROUND_WORK,
 }
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -59,7 +63,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.COMMUNITY_STAFF: frozenset(_STAFF),
     Role.GRID_WORKER: frozenset(
         {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.EDIT_RESIDENTS, Cap.UNMASK, Cap.VIEW_CASES, Cap.TAKE_CASES}
-        | {Cap.HANDLE_CASES, Cap.VIEW_CARE, Cap.LOG_CONTACTS}
+        | {Cap.HANDLE_CASES, Cap.VIEW_CARE, Cap.LOG_CONTACTS, Cap.LOG_ROUND_WORK}
     ),
     Role.HOTLINE_OPERATOR: frozenset(
         {Cap.VIEW_PLACES, Cap.VIEW_RESIDENTS, Cap.UNMASK, Cap.VIEW_CASES, Cap.TAKE_CASES, Cap.HANDLE_CASES}

@@ -1,0 +1,4 @@
+"""URLs of the doors pages."""
+
+app_name = "doors"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""URLs of the sampling pages."""
+
+app_name = "sampling"
+urlpatterns: list = []

@@ -287,3 +287,99 @@ def test_the_today_page_takes_the_same_number_of_queries_for_a_longer_round(worl
         )
         _record(world, actor=world.community_worker, resident=resident)
     assert count() == before
+
+
+# --- two failed attempts in a row ---
+
+
+def _missed(world, minutes_ago: int, **values):
+    return _record(
+        world, outcome="not_reached", wellbeing="", at=timezone.now() - dt.timedelta(minutes=minutes_ago), **values
+    )
+
+
+def _home_visits():
+    from caregrid.cases.models import CaseTask, TaskKind
+
+    return list(CaseTask.objects.filter(kind=TaskKind.HOME_VISIT).select_related("request", "assignee"))
+
+
+def _assign_grid_worker(world, carer):
+    CareAssignment.objects.create(
+        resident=world.resident_a,
+        role=CarerRole.GRID_WORKER,
+        carer=carer,
+        since=timezone.now() - dt.timedelta(days=1),
+        place_path=world.resident_a.place_path,
+        grid_path=world.resident_a.grid_path,
+    )
+
+
+def test_two_failed_attempts_in_a_row_raise_one_home_visit_for_the_residents_grid_worker(world):
+    _assign_grid_worker(world, world.grid_worker_a)
+    first, _ = _missed(world, 120, actor=world.community_worker)
+    assert not HelpRequest.objects.exists()
+    second, _ = _missed(world, 10)
+    (task,) = _home_visits()
+    case = task.request
+    assert task.assignee == world.grid_worker_a and task.status == "open"
+    assert case.channel == Channel.GRID_REPORT
+    assert case.category == "caregiving" and case.urgency == "high"
+    assert case.resident_id == world.resident_a.pk
+    assert "连续两次未联系上" in case.description and "需上门查看" in case.description
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.help_request_id == case.pk and first.help_request_id is None
+    assert AuditEvent.objects.filter(action="case.create", object_id=str(case.pk)).exists()
+    assert AuditEvent.objects.filter(action="case.task_add", object_id=str(case.pk)).exists()
+
+
+def test_without_a_grid_worker_carer_the_home_visit_goes_to_the_contacts_carer(world):
+    _missed(world, 60, actor=world.community_worker)
+    _missed(world, 5, actor=world.community_worker)
+    (task,) = _home_visits()
+    assert task.assignee == world.community_worker
+
+
+def test_a_third_failure_adds_nothing_while_the_home_visit_is_open(world):
+    _missed(world, 90)
+    _missed(world, 60)
+    third, _ = _missed(world, 30)
+    assert len(_home_visits()) == 1
+    assert HelpRequest.objects.count() == 1
+    assert third.help_request_id is None
+
+
+def test_a_reached_contact_in_between_resets_the_count(world):
+    _missed(world, 90)
+    _record(world, at=timezone.now() - dt.timedelta(minutes=60))
+    _missed(world, 30)
+    assert not _home_visits()
+    _missed(world, 10)
+    assert len(_home_visits()) == 1
+
+
+def test_a_reached_contact_leaves_the_home_visit_open(world):
+    _missed(world, 90)
+    _missed(world, 60)
+    _record(world, at=timezone.now() - dt.timedelta(minutes=5))
+    (task,) = _home_visits()
+    assert task.status == "open"
+
+
+def test_a_failure_sent_late_from_the_phone_after_a_reached_contact_raises_nothing(world):
+    _missed(world, 120)
+    _record(world, at=timezone.now() - dt.timedelta(minutes=30))
+    _missed(world, 60)  # made before the reached contact, arrived after it
+    assert not _home_visits()
+
+
+def test_after_the_home_visit_is_done_two_new_failures_raise_another(world):
+    from caregrid.cases.actions import task_done
+
+    _missed(world, 120)
+    _missed(world, 90)
+    (task,) = _home_visits()
+    task_done(actor=world.grid_worker_a, task=task, result="已上门，老人外出就医")
+    _missed(world, 30)
+    assert len(_home_visits()) == 2

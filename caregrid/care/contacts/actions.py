@@ -6,14 +6,15 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from caregrid.accounts.audit import audit_record
-from caregrid.care.models import Contact, ContactChannel, Reached, Wellbeing
-from caregrid.cases.actions import case_create
+from caregrid.care.models import CareAssignment, CarerRole, Contact, ContactChannel, Reached, Wellbeing
+from caregrid.cases.actions import case_create, task_add
 from caregrid.cases.actions.common import CaseError, IntakeData
-from caregrid.cases.models import Channel
+from caregrid.cases.models import CaseTask, Channel, TaskKind, TaskStatus
 from caregrid.cases.taxonomy import CaseCategory, Urgency
 from caregrid.people.validation import clean_text
 
@@ -106,6 +107,84 @@ def _help_request(*, actor, resident, values: dict):
         raise ValidationError({"note": e.message}) from e
 
 
+def _missed_twice(contact: Contact) -> Contact | None:
+    """The attempt before a not-reached contact when it was not reached either (any carer), and nobody has
+    reached the resident since; None otherwise. A contact sent late from a phone's queue is placed by its time."""
+    if contact.outcome != Reached.NOT_REACHED:
+        return None
+    others = Contact.objects.filter(resident_id=contact.resident_id).exclude(pk=contact.pk)
+    before = others.filter(Q(at__lt=contact.at) | Q(at=contact.at, pk__lt=contact.pk)).order_by("-at", "-pk").first()
+    if before is None or before.outcome != Reached.NOT_REACHED:
+        return None
+    if others.filter(at__gt=contact.at, outcome=Reached.REACHED).exists():
+        return None
+    return before
+
+
+def _home_visit_open(resident) -> bool:
+    """Whether a home visit raised by missed contacts is still open for the resident."""
+    raised = Contact.objects.filter(resident=resident, outcome=Reached.NOT_REACHED, help_request__isnull=False).values(
+        "help_request_id"
+    )
+    return CaseTask.objects.filter(request_id__in=raised, kind=TaskKind.HOME_VISIT, status=TaskStatus.OPEN).exists()
+
+
+def _grid_worker_of(resident, fallback):
+    """The resident's active grid-worker carer who has an account, else `fallback` (the contact's carer)."""
+    now = timezone.now()
+    assignment = (
+        CareAssignment.objects.filter(
+            resident=resident, role=CarerRole.GRID_WORKER, carer__isnull=False, carer__is_active=True, since__lte=now
+        )
+        .filter(Q(until__isnull=True) | Q(until__gt=now))
+        .select_related("carer")
+        .order_by("-since", "-id")
+        .first()
+    )
+    return assignment.carer if assignment is not None else fallback
+
+
+def _moment(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%m-%d %H:%M")
+
+
+def _home_visit_for_missed(*, actor, resident, contact: Contact) -> None:
+    """Two failed attempts in a row: a help request (照料看护, high urgency) with a home-visit errand for the
+    resident's grid worker, linked to the second failed contact. Nothing new while such a visit is open."""
+    before = _missed_twice(contact)
+    if before is None or _home_visit_open(resident):
+        return
+    assignee = _grid_worker_of(resident, actor)
+    try:
+        case = contact.help_request
+        if case is None or not case.is_open:
+            case = case_create(
+                actor=actor,
+                data=IntakeData(
+                    channel=Channel.GRID_REPORT,
+                    description=_("连续两次未联系上%(name)s（%(first)s、%(second)s），需上门查看")
+                    % {"name": resident.name, "first": _moment(before.at), "second": _moment(contact.at)},
+                    category=CaseCategory.CAREGIVING,
+                    urgency=Urgency.HIGH,
+                    resident=resident,
+                    caller_name=resident.name,
+                    caller_phone=resident.phone,
+                ),
+                district=resident.district,
+            )
+            contact.help_request = case
+            contact.save(update_fields=["help_request"])
+        task_add(
+            actor=actor,
+            case=case,
+            kind=TaskKind.HOME_VISIT,
+            assignee=assignee,
+            detail=_("连续两次未联系上，请上门查看%(name)s的情况") % {"name": resident.name},
+        )
+    except CaseError as e:
+        raise ValidationError({"note": e.message}) from e
+
+
 def contact_record(
     *,
     actor,
@@ -121,7 +200,13 @@ def contact_record(
 ) -> tuple[Contact, bool]:
     """Record one contact with a resident; returns (contact, created). A resend of the same `client_id` returns
     the stored contact and writes nothing. A need found becomes a help request (网格上报) linked to the
-    contact; an urgent wellbeing raises an urgent request."""
+    contact; an urgent wellbeing raises an urgent request.
+
+    Two failed attempts in a row (this contact and the resident's previous one, by any carer, both not
+    reached) raise a high-urgency request with a home-visit errand for the resident's grid worker (their
+    active grid-worker carer with an account, else the contact's carer), linked to this contact; while that
+    visit is open, further failures add nothing. A later reached contact does not close the errand: the
+    worker closes it after the visit."""
     try:
         key = client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
     except (TypeError, ValueError, AttributeError):
@@ -170,6 +255,7 @@ def contact_record(
                     "help_request": case.pk if case is not None else None,
                 },
             )
+            _home_visit_for_missed(actor=actor, resident=resident, contact=contact)
     except IntegrityError:
         # The same contact arrived twice at once: the other request stored it.
         stored = _stored(actor, values["client_id"])

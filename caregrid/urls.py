@@ -15,6 +15,7 @@ urlpatterns = [
     path("care/policies/", include("caregrid.care.policies.urls")),
     path("care/doors/", include("caregrid.doors.urls")),
     path("care/sampling/", include("caregrid.sampling.urls")),
+    path("care/proof/", include("caregrid.care.proof.urls")),
     path("care/", include("caregrid.care.contacts.urls")),
     path("help/", include("caregrid.cases.public.urls")),
     path("open311/v2/", include("caregrid.cases.open311.urls")),

@@ -87,6 +87,15 @@ def test_community_worker_opens_a_round_from_the_form(world, login):
     assert door_round.place == world.compound and door_round.created_by == world.community_worker
 
 
+def test_the_area_choices_follow_the_level_the_user_works_at(world, login):
+    district_page = login(world.district_admin).get(reverse("doors:new")).content.decode()
+    assert "社区/村 · 紫东社区" in district_page and "网格 · 第一网格" in district_page
+    assert "小区 · 紫东花苑" not in district_page
+    community_page = login(world.community_worker).get(reverse("doors:new")).content.decode()
+    assert "小区 · 紫东花苑" in community_page and "楼栋 · 紫东花苑1幢" in community_page
+    assert "河西社区" not in community_page
+
+
 def test_community_worker_cannot_open_a_round_outside_their_community(world, login):
     client = login(world.community_worker)
     assert client.get(reverse("doors:new") + f"?place={world.other_community.pk}").status_code == 404
@@ -479,6 +488,41 @@ def test_another_communitys_staff_get_404_on_every_page(world, login):
         assert client.get(reverse(name, args=args)).status_code == 404, name
     assert client.post(reverse("doors:close", args=[door_round.pk])).status_code == 404
     assert client.post(reverse("doors:household", args=[door_round.pk, world.household_a.pk])).status_code == 404
+
+
+def test_community_staff_work_their_part_of_a_subdistricts_round_but_do_not_close_it(world, login):
+    door_round = round_open(
+        actor=world.district_admin,
+        name="和平桥街道扫楼",
+        place=world.subdistrict,
+        start_date=today(),
+        end_date=today() + dt.timedelta(days=5),
+    )
+    other = place_create(actor="system", parent=world.subdistrict, kind=PlaceKind.COMMUNITY, name="虹桥社区")
+    compound = place_create(actor="system", parent=other, kind=PlaceKind.COMPOUND, name="虹桥新村")
+    building = place_create(actor="system", parent=compound, kind=PlaceKind.BUILDING, name="8幢")
+    place_create(actor="system", parent=building, kind=PlaceKind.HOUSEHOLD, name="101")
+    assert queries.round_progress(world.district_admin, door_round).total.total == 3
+    assert queries.round_progress(world.community_worker, door_round).total.total == 2
+    client = login(world.community_worker)
+    page = client.get(reverse("doors:round", args=[door_round.pk])).content.decode()
+    assert "紫东花苑1幢" in page and "虹桥新村" not in page and "结束行动" not in page
+    assert client.post(reverse("doors:close", args=[door_round.pk])).status_code == 403
+    _visit(world, door_round, world.household_a, actor=world.community_worker)
+
+
+def test_the_unvisited_list_takes_the_same_number_of_queries_however_long(world, login):
+    door_round = _round(world)
+    client = login(world.community_worker)
+    url = reverse("doors:todo", args=[door_round.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    _rooms(world, world.building_a, "2单元", [f"{floor}0{n}" for floor in range(1, 9) for n in (1, 2, 3)])
+    with CaptureQueriesContext(connection) as large:
+        page = client.get(url).content.decode()
+    assert page.count('class="doors-todo-item') == 26
+    assert len(large) == len(small)
 
 
 def test_a_hotline_operator_has_no_rounds(world, login):

@@ -29,6 +29,7 @@ NOBODY_SHARE = 0.15
 REFUSED_SHARE = 0.03
 REVISITED_SHARE = 0.5  # of the households found empty, those knocked again since
 NEW_RESIDENT_SHARE = 0.02
+CATEGORY_FOUND_SHARE = 0.3  # of the residents a category applies to and is missing, those noticed
 GIVEN_NAMES = ("秀兰", "桂英", "建华", "志强", "玉梅", "国平", "小燕", "海涛", "淑珍", "德明")
 NOTES = {
     VisitOutcome.VISITED: ("", "", "", "老人独居，身体尚可", "家中有小孩", "已告知社区热线", "租户，已登记"),
@@ -74,7 +75,7 @@ def _new_person(rng: random.Random, household_residents: list[Resident], day: dt
     region = household_residents[0].id_number[:6] if household_residents else "320602"
     birth = dt.date(rng.randint(1950, 2015), rng.randint(1, 12), rng.randint(1, 28))
     body = f"{region}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
-    surname = household_residents[0].name[0] if household_residents and rng.random() < 0.6 else rng.choice(SURNAMES)
+    surname = household_residents[0].name[0] if household_residents and rng.random() < 0.6 else rng.choice(SURNAMES)[0]
     phone = f"{rng.choice(MOBILE_PREFIXES)}{rng.randint(0, 99999999):08d}"
     categories = []
     if age_on(birth, day) >= 80:
@@ -88,13 +89,21 @@ def _new_person(rng: random.Random, household_residents: list[Resident], day: dt
     )
 
 
-def _category_found(household_residents: list[Resident], day: dt.date, advanced_age: Category | None):
-    """An elderly resident of 80 or more not yet marked as such: the commonest thing a sweep corrects."""
-    if advanced_age is None:
-        return None
+def _category_found(household_residents: list[Resident], day: dt.date, categories: dict[str, Category]):
+    """What a sweep commonly finds: a very old resident who can no longer get downstairs, a resident of 80 or more
+    not marked 高龄, someone of 70 or more living alone not marked 独居."""
+    alone = len(household_residents) == 1
     for r in household_residents:
-        if age_on(r.birth_date, day) >= 80 and advanced_age.pk not in {link.category_id for link in r.links}:
-            return NewCategory(resident=r, category=advanced_age)
+        held = {link.category_id for link in r.links}
+        age = age_on(r.birth_date, day)
+        for code, applies in (
+            ("limited_mobility", age >= 85),
+            ("elderly_advanced_age", age >= 80),
+            ("elderly_alone", alone and age >= 70),
+        ):
+            category = categories.get(code)
+            if applies and category is not None and category.pk not in held:
+                return NewCategory(resident=r, category=category)
     return None
 
 
@@ -126,7 +135,9 @@ def seed_demo(district: Place, *, now: dt.datetime | None = None, seed: int = 20
     for r in residents.order_by("id"):
         r.links = list(r.category_links.all())
         by_household.setdefault(r.household_id, []).append(r)
-    advanced_age = Category.objects.filter(code="elderly_advanced_age").first()
+    categories = Category.objects.in_bulk(
+        ["limited_mobility", "elderly_advanced_age", "elderly_alone"], field_name="code"
+    )
 
     buildings = sorted({h.ancestor_ids[4] for h in households if len(h.ancestor_ids) > 4})
     started = {b for b in buildings if rng.random() < BUILDING_SHARE}
@@ -159,15 +170,15 @@ def seed_demo(district: Place, *, now: dt.datetime | None = None, seed: int = 20
             if later >= now or rng.random() >= REVISITED_SHARE:
                 continue
             at, outcome = later, VisitOutcome.VISITED
-        _knock(rng, door_round, h, visitor, outcome, at, by_household.get(h.pk, []), day, advanced_age)
+        _knock(rng, door_round, h, visitor, outcome, at, by_household.get(h.pk, []), day, categories)
     return door_round
 
 
-def _knock(rng, door_round, household, visitor, outcome, at, residents, day, advanced_age) -> None:
+def _knock(rng, door_round, household, visitor, outcome, at, residents, day, categories) -> None:
     new_residents, new_categories = [], []
     if outcome == VisitOutcome.VISITED:
-        found = _category_found(residents, day, advanced_age)
-        if found is not None:
+        found = _category_found(residents, day, categories)
+        if found is not None and rng.random() < CATEGORY_FOUND_SHARE:
             new_categories.append(found)
         if rng.random() < NEW_RESIDENT_SHARE:
             new_residents.append(_new_person(rng, residents, day))

@@ -27,9 +27,11 @@ from .exports import XLSX, export_file_name, round_workbook
 from .forms import CloseForm, NewResidentForm, RoundForm
 from .models import VisitOutcome
 
-# Places offered as a round's area in the selector; a building is opened from its own link (?place=).
-PLACE_OPTION_KINDS = (PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY, PlaceKind.GRID, PlaceKind.COMPOUND)
-PLACE_OPTIONS_LIMIT = 1000
+# Places offered as a round's area in the selector: the levels a district or subdistrict works at, and for
+# community staff also their compounds and buildings. Any other place comes from its own link (?place=).
+PLACE_OPTION_KINDS = (PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY, PlaceKind.GRID)
+LOCAL_OPTION_KINDS = (PlaceKind.COMPOUND, PlaceKind.BUILDING)
+PLACE_OPTIONS_LIMIT = 2000
 # Blocks for new residents on the visit form (the first open, the others behind "one more").
 NEW_RESIDENT_BLOCKS = 3
 
@@ -73,7 +75,10 @@ def round_list(request):
 
 def _place_options(user, chosen: Place | None) -> list[Place]:
     roots = scope_roots(user, Cap.MANAGE_ROUNDS)
-    below = scoped(user, Place.objects.filter(kind__in=PLACE_OPTION_KINDS), Cap.MANAGE_ROUNDS)
+    kinds = PLACE_OPTION_KINDS
+    if roots and all(r.kind not in (PlaceKind.DISTRICT, PlaceKind.SUBDISTRICT) for r in roots):
+        kinds += LOCAL_OPTION_KINDS
+    below = scoped(user, Place.objects.filter(kind__in=kinds), Cap.MANAGE_ROUNDS)
     places = {p.pk: p for p in roots}
     for p in below.order_by("path")[:PLACE_OPTIONS_LIMIT]:
         places.setdefault(p.pk, p)
@@ -301,12 +306,11 @@ def household(request, pk: int, household_pk: int):
                 errors = _visit_errors(e, used, additions)
             else:
                 address = addresses_for([place]).get(place.pk, place.name)
-                text = _("已登记%(address)s：%(outcome)s") % {
-                    "address": address,
-                    "outcome": visit.get_outcome_display(),
-                }
+                values = {"address": address, "outcome": visit.get_outcome_display(), "n": visit.findings}
                 if visit.findings:
-                    text += _("，发现情况%(n)s项已写入台账") % {"n": visit.findings}
+                    text = _("已登记%(address)s：%(outcome)s，发现情况%(n)s项已写入台账") % values
+                else:
+                    text = _("已登记%(address)s：%(outcome)s") % values
                 messages.success(request, text)
                 return redirect(next_url)
     for r in residents:

@@ -206,7 +206,11 @@ CAREGRID_BASE_URL = os.environ.get("CAREGRID_BASE_URL", "http://127.0.0.1:8000")
 # Sweeps the worker enqueues on a schedule: (task path, seconds between runs). Each sweep is idempotent.
 CAREGRID_PERIODIC_TASKS = [
     ("caregrid.cases.tasks.sweep_deadlines", 60),
+    ("caregrid.care.tasks.keep_day_lists", 300),
+    ("caregrid.care.tasks.escalate_overdue", 60),
 ]
+# Care rounds: a change touching more residents than this (zone, mode, rules) is left to the worker.
+CAREGRID_CARE_INLINE_REFRESH = int(os.environ.get("CAREGRID_CARE_INLINE_REFRESH", "3000"))
 # Care rounds: contacts due today count as overdue after this local time (the evening escalation too).
 CAREGRID_CARE_DUE_BY = dt.time(18, 0)
 # Public help form: requests accepted per client address per hour.

@@ -6,3 +6,6 @@ class CareConfig(AppConfig):
     name = "caregrid.care"
     label = "care"
     verbose_name = _("关爱走访")
+
+    def ready(self):
+        from . import receivers  # noqa: F401

@@ -151,3 +151,86 @@ class Contact(models.Model):
             models.Index(fields=["grid_path", "at"], name="contact_grid_at_idx", opclasses=["varchar_pattern_ops", ""]),
             models.Index(fields=["carer", "at"], name="contact_carer_at_idx"),
         ]
+
+
+class DueItem(models.Model):
+    """One resident's contacts due on one day (当日应联系名单): worked out from the cadence rules in force (the
+    resident's categories, the zone that day, the bureau's mode) and kept up to date as contacts are recorded
+    and as categories, zones, rules or the mode change. Coverage, overdue lists and the cut-off escalation read
+    it instead of working the rules out again for every resident. A row exists for every resident with a rule
+    in force that day; `required` is 0 when a weekly or monthly quota is already met."""
+
+    day = models.DateField()
+    resident = models.ForeignKey("people.Resident", models.CASCADE, related_name="+")
+    district = models.ForeignKey(Place, models.CASCADE, related_name="+", db_index=False)
+    place_path = models.CharField(max_length=255)
+    grid_path = models.CharField(max_length=255, blank=True, default="")
+    group_path = models.CharField(max_length=255)  # the summary group: the grid, or the community without one
+    zone = models.CharField(max_length=16, choices=ZoneStatus.choices, blank=True, default="")
+    # Ids of the categories whose rules ask for a contact that day, as ",3,17," (by-category counts).
+    categories = models.CharField(max_length=255, blank=True, default="")
+    # The carers in force, as ",u12,n王芳/13800000000," (see daylist.carer_token).
+    carers = models.CharField(max_length=500, blank=True, default="")
+    required = models.PositiveSmallIntegerField(default=0)
+    done = models.PositiveSmallIntegerField(default=0)
+    met = models.BooleanField(default=False)
+    urgent = models.BooleanField(default=False)  # an urgent category (dialysis, pregnant, living alone…)
+    missed = models.PositiveSmallIntegerField(default=0)  # not-reached attempts in a row, up to that day
+    last_contact_at = models.DateTimeField(null=True, blank=True)  # last reached contact up to that day
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SCOPE_PATH_FIELD = "place_path"
+    SCOPE_GRID_FIELD = "grid_path"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "resident"], name="care_dueitem_day_resident")]
+        indexes = [
+            models.Index(
+                fields=["day", "place_path"], name="care_due_day_path_idx", opclasses=["", "varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["day", "grid_path"], name="care_due_day_grid_idx", opclasses=["", "varchar_pattern_ops"]
+            ),
+            models.Index(fields=["day", "group_path"], name="care_due_day_group_idx"),
+        ]
+
+    @property
+    def is_due(self) -> bool:
+        return self.required > 0
+
+
+class DueDay(models.Model):
+    """When a day's due list was built, and whether something changed since that it could not follow at once
+    (a mode switch, a rule change, a large import or zone change): the worker rebuilds a stale day."""
+
+    day = models.DateField(unique=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    stale_since = models.DateTimeField(null=True, blank=True)
+    summarized_at = models.DateTimeField(null=True, blank=True)
+
+
+class DueSummary(models.Model):
+    """A day's coverage per grid (or per community for residents without a grid), in total, by category and by
+    carer, kept current with the due items: a district's coverage and 30-day trend read a few thousand of these
+    rather than hundreds of thousands of due items."""
+
+    day = models.DateField()
+    group_path = models.CharField(max_length=255)  # the grid's path, or the community's
+    dim = models.CharField(max_length=8, blank=True, default="")  # "" (the group), "category" or "carer"
+    key = models.CharField(max_length=200, blank=True, default="")  # category id or carer token
+    due = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    missed_twice = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "group_path", "dim", "key"], name="care_duesummary_day_group")
+        ]
+        indexes = [
+            models.Index(
+                fields=["day", "dim", "group_path"],
+                name="care_duesum_path_idx",
+                opclasses=["", "", "varchar_pattern_ops"],
+            )
+        ]

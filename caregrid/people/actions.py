@@ -13,6 +13,7 @@ from caregrid.places.actions import place_get_or_create
 from caregrid.places.models import Place, PlaceKind
 
 from .models import Category, Resident, ResidentCategory
+from .signals import residents_changed
 from .validation import FieldProblem, clean_name, clean_phone, clean_text, parse_id_number, phone_problem, phone_tail
 
 AUDITED_FIELDS = (
@@ -143,6 +144,7 @@ def resident_create(*, actor, data: ResidentData) -> Resident:
         obj=resident,
         changes={**_snapshot(resident), "categories": _categories_snapshot(resident)},
     )
+    residents_changed.send(sender=Resident, resident_ids=[resident.pk])
     return resident
 
 
@@ -169,6 +171,7 @@ def resident_update(*, actor, resident: Resident, data: ResidentData, expected_v
         changes["categories"] = [before_categories, after_categories]
     if changes:
         audit_record(actor=actor, action="resident.update", obj=locked, changes=changes)
+        residents_changed.send(sender=Resident, resident_ids=[locked.pk])
     return locked
 
 

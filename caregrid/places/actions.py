@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from caregrid.accounts.audit import audit_record
 
+from . import signals
 from .models import CHILD_KINDS, GRID_COVERED_KINDS, Mode, ModeChange, Place, PlaceKind, ZonePeriod, ZoneStatus
 from .tree import child_path, descendants
 
@@ -119,6 +120,7 @@ def place_assign_grid(*, actor, place: Place, grid: Place | None) -> int:
     changed = descendants(place).filter(kind__in=list(GRID_COVERED_KINDS)).update(grid=grid, grid_path=grid_path)
     Resident.objects.filter(place_path__startswith=place.path).update(grid_path=grid_path)
     audit_record(actor=actor, action="place.assign_grid", obj=place, changes={"grid": [old, grid.name if grid else ""]})
+    signals.grid_assigned.send(sender=Place, place=place)
     return changed
 
 
@@ -166,6 +168,7 @@ def zone_set(
         obj=place,
         changes={"status": status, "start_date": str(start_date), "end_date": str(end_date or ""), "reason": reason},
     )
+    signals.zone_changed.send(sender=Place, place=place)
     return period
 
 
@@ -189,4 +192,5 @@ def mode_set(*, actor, mode: str, reason: str) -> ModeChange:
         object_repr=change.get_mode_display(),
         changes={"mode": mode, "reason": reason},
     )
+    signals.mode_changed.send(sender=ModeChange, change=change)
     return change

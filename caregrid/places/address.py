@@ -227,8 +227,9 @@ def parse_address(text: str) -> ParsedAddress | None:
 # more than running them, so they are written once here and run on a cursor, and their rows stay
 # light tuples until one becomes the answer.
 _QN = connection.ops.quote_name
-# created_at is left out (deferred on the Place handed back): a raw row would carry it unconverted.
-_FIELDS = [f for f in Place._meta.concrete_fields if f.name != "created_at"]
+# created_at is left out (deferred on the Place handed back): a raw row would carry it unconverted; a grid's
+# leader plays no part in an address.
+_FIELDS = [f for f in Place._meta.concrete_fields if f.name not in ("created_at", "leader")]
 _ATTNAMES = [f.attname for f in _FIELDS]
 _SELECT = f"SELECT {', '.join(_QN(f.column) for f in _FIELDS)} FROM {_QN(Place._meta.db_table)}"  # noqa: S608
 _MAX_ID = f"SELECT MAX({_QN('id')}) FROM {_QN(Place._meta.db_table)}"  # noqa: S608 (names from the model)

@@ -58,6 +58,15 @@ class Place(models.Model):
         verbose_name=_("所属网格"),
     )
     grid_path = models.CharField(max_length=255, blank=True, default="", editable=False)
+    # A grid's leader (网格长): told first when the grid's care round falls behind.
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("网格长"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from caregrid.accounts.audit import audit_record
 from caregrid.care.models import CareAssignment, CarerRole, Contact, ContactChannel, Reached, Wellbeing
+from caregrid.care.policies.daylist import refresh_residents
 from caregrid.cases.actions import case_create, task_add
 from caregrid.cases.actions.common import CaseError, IntakeData
 from caregrid.cases.models import CaseTask, Channel, TaskKind, TaskStatus
@@ -256,6 +257,8 @@ def contact_record(
                 },
             )
             _home_visit_for_missed(actor=actor, resident=resident, contact=contact)
+            # The day's due list follows at once (a contact back-dated to an earlier day updates that day).
+            refresh_residents([resident], timezone.localdate(values["at"]))
     except IntegrityError:
         # The same contact arrived twice at once: the other request stored it.
         stored = _stored(actor, values["client_id"])

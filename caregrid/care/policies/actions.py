@@ -10,6 +10,7 @@ from caregrid.accounts.audit import audit_record
 from caregrid.places.models import Mode, ZoneStatus
 
 from ..models import CarePolicy, ContactChannel, PeriodUnit
+from . import daylist
 
 
 def _describe(policy: CarePolicy) -> dict:
@@ -85,6 +86,7 @@ def policy_set(
         object_repr=f"{category.name} {policy.get_mode_display()}",
         changes={"new": _describe(policy), "replaces": previous.pk if previous else None, "reason": reason},
     )
+    daylist.rules_changed()
     return policy
 
 
@@ -103,4 +105,5 @@ def policy_end(*, actor, policy: CarePolicy, reason: str = "") -> CarePolicy:
         object_repr=f"{policy.category.name} {policy.get_mode_display()}",
         changes={"ended": _describe(policy), "reason": reason},
     )
+    daylist.rules_changed()
     return policy

@@ -7,17 +7,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import scoped
-from caregrid.people.models import Resident, ResidentCategory
+from caregrid.accounts.scope import scope_places, scoped
+from caregrid.people.models import Category, Resident, ResidentCategory
 from caregrid.places.models import Mode, ModeChange, Place, PlaceKind, ZonePeriod
 from caregrid.places.tree import under
 
-from ..models import CareAssignment, CarePolicy, Contact, PeriodUnit, Reached
+from ..models import CarePolicy, Contact, PeriodUnit, Reached
 
 # Contacts due today and not made by this local time are overdue (the bureau's daily report closes then).
 DEFAULT_DUE_BY = dt.time(18, 0)
@@ -157,12 +157,21 @@ class _Loader:
         # Reached contacts per resident, local day, channel and whether a temperature was taken: one grouped query
         # from the start of the earliest week or month any day needs. The local day is numbered in the query by
         # comparing with each day's first instant (portable, exact across offset changes, no per-row function).
-        self.since = min(_week_start(first), first.replace(day=1))
+        # For a single day only the period starts matter, so the contacts before it fall into at most two
+        # buckets (since the month's start, since the week's start), each counted on its first day.
+        self.since = self._earliest_period_start(first, last_moment)
         self.days = (last - self.since).days + 1
-        starts = [_day_start(self.since + dt.timedelta(days=i)) for i in range(1, self.days)]
+        if first == last:
+            bounds = {self.since, first} | {d for d in (_week_start(first), first.replace(day=1)) if d > self.since}
+            bucket_days = sorted(bounds)
+        else:
+            bucket_days = [self.since + dt.timedelta(days=i) for i in range(self.days)]
         day_index = Case(
-            *[When(at__lt=start, then=Value(i)) for i, start in enumerate(starts)],
-            default=Value(self.days - 1),
+            *[
+                When(at__lt=_day_start(following), then=Value((start - self.since).days))
+                for start, following in zip(bucket_days, bucket_days[1:], strict=False)
+            ],
+            default=Value((bucket_days[-1] - self.since).days),
             output_field=IntegerField(),
         )
         temp = Case(When(temperature__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField())
@@ -183,6 +192,20 @@ class _Loader:
             self.counts[resident_id].append((day, channel, took_temperature, n))
         self._per_day: dict[tuple[int, str, bool], list[int]] = {}
         self._zones: dict[tuple[int, ...], dict[int, str]] = {}
+
+    def _earliest_period_start(self, first: dt.date, last_moment: dt.datetime) -> dt.date:
+        """The first day whose contacts count: the start of the month (or week) when a monthly (or weekly) rule
+        of a mode in force during the days is among the rules, else the first day itself."""
+        modes = {self.mode_at(_day_start(first))} | {
+            mode for started_at, mode in self.modes if _day_start(first) < started_at <= last_moment
+        }
+        pers = {p.per for p in self.policies if p.mode in modes}
+        since = first
+        if PeriodUnit.WEEK in pers:
+            since = min(since, _week_start(first))
+        if PeriodUnit.MONTH in pers:
+            since = min(since, first.replace(day=1))
+        return since
 
     def per_day(self, resident_id: int, channel: str, temperature: bool) -> list[int]:
         """Qualifying contacts of one resident on each day from `since` (cached per rule shape)."""
@@ -364,8 +387,11 @@ class Coverage:
     by_carer: list[Tally]
     by_category: list[Tally]
     series: list[SeriesPoint]
-    overdue: list[ResidentDue]
+    overdue: list  # DueItem, most at risk first
     missed_twice: list[Resident]
+    by_children: bool = False  # by_grid counts the places one level down (above a community)
+    listed: bool = True  # the names are listed (a community or finer)
+    stale: bool = False  # the day's list is being rebuilt after a change of mode, rules or zones
 
 
 def care_residents(user, place: Place) -> QuerySet[Resident]:
@@ -381,83 +407,227 @@ def care_residents(user, place: Place) -> QuerySet[Resident]:
     )
 
 
-def _missed_twice(resident_filter, day: dt.date, now: dt.datetime) -> set[int]:
-    """Residents whose last two contact attempts up to the day's end were both not reached."""
-    rows = (
-        Contact.objects.filter(
-            resident_filter,
-            at__gte=_day_start(day - dt.timedelta(days=MISSED_LOOKBACK_DAYS)),
-            at__lte=_moment(day, now),
-        )
-        .order_by("resident_id", "-at", "-id")
-        .values_list("resident_id", "outcome")
+# Places at or above these kinds have their past days summarized per grid (DueSummary); finer places are
+# counted from the due items themselves.
+SUMMARIZED_KINDS = {PlaceKind.DISTRICT, PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY, PlaceKind.GRID}
+LIST_LIMIT = 500
+COMMUNITY_IDS = 3  # a community's path: district.subdistrict.community.
+
+
+def _path_field(place: Place) -> str:
+    return "grid_path" if place.kind == PlaceKind.GRID else "place_path"
+
+
+def due_items(user, place: Place, day: dt.date) -> QuerySet:
+    """The day's due items under a place that the user may see (the day must have been built: ensure_day)."""
+    from ..models import DueItem
+
+    return scoped(user, DueItem.objects.filter(day=day), Cap.VIEW_CARE).filter(under(place.path, _path_field(place)))
+
+
+def _counts() -> dict:
+    return {
+        "due": Count("id", filter=Q(required__gt=0)),
+        "done": Count("id", filter=Q(required__gt=0, met=True)),
+        "missed_twice": Count("id", filter=Q(missed__gte=2)),
+    }
+
+
+def _tally(key, label: str, due: int, done: int, missed: int, late: bool) -> Tally:
+    return Tally(key, label, due=due, done=done, overdue=(due - done) if late else 0, missed_twice=missed)
+
+
+def is_late(day: dt.date, now: dt.datetime) -> bool:
+    """Whether the day's contacts not made yet are overdue: a past day, or today after the cut-off."""
+    today = timezone.localdate(now)
+    return day < today or (day == today and timezone.localtime(now).time() >= due_by())
+
+
+def overdue_items(user, place: Place, day: dt.date, *, now: dt.datetime | None = None) -> QuerySet:
+    """Residents still owed a contact on the day (whether or not the cut-off has passed), most at risk first:
+    urgent categories, sealed then controlled zones, the longest since the last reached contact."""
+    from .daylist import ensure_day
+
+    now = now or timezone.now()
+    ensure_day(day, now=now)
+    zone_rank = Case(
+        When(zone="sealed", then=Value(0)),
+        When(zone="controlled", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
     )
-    last: dict[int, list[str]] = defaultdict(list)
-    for resident_id, outcome in rows:
-        if len(last[resident_id]) < 2:
-            last[resident_id].append(outcome)
-    return {rid for rid, outcomes in last.items() if outcomes == [Reached.NOT_REACHED, Reached.NOT_REACHED]}
+    return (
+        due_items(user, place, day)
+        .filter(required__gt=0, met=False)
+        .annotate(zone_rank=zone_rank)
+        .select_related("resident")
+        .order_by("-urgent", "zone_rank", F("last_contact_at").asc(nulls_first=True), "resident_id")
+    )
+
+
+# Summary dimensions (DueSummary.dim): the group itself, and its counts by category and by carer.
+DIM_TOTAL, DIM_CATEGORY, DIM_CARER = "", "category", "carer"
+# Above a community the coverage page counts; the names are listed a community or a grid at a time.
+LISTED_KINDS_EXCLUDED = {PlaceKind.DISTRICT, PlaceKind.SUBDISTRICT}
 
 
 def coverage(user, place: Place, day: dt.date | None = None, *, now: dt.datetime | None = None) -> Coverage:
-    """Due, done, overdue and not reached twice in a row under a place on a day, by grid, carer and category,
-    with the last 30 days' series. A fixed number of queries whatever the number of residents."""
+    """Due, done, overdue and not reached twice in a row under a place on a day — by grid (by place one level
+    down above a community), by carer and by category — with the last 30 days' series. A grid, community or
+    larger place the user sees whole is read from the per-grid summaries; a finer place or a partial view from
+    the due items themselves."""
+    from .daylist import ensure_day
+
     now = now or timezone.now()
     day = day or timezone.localdate(now)
-    first = day - dt.timedelta(days=SERIES_DAYS - 1)
-    residents = care_residents(user, place)
-    listed, resident_filter = _resident_list(residents)
-    loader = _Loader(listed, resident_filter, first, day, now)
-    items = loader.evaluate(day)
-    missed = _missed_twice(resident_filter, day, now)
-
-    grid_ids = {_last_id(r.grid_path) for r in listed} - {None}
-    grids = Place.objects.in_bulk(grid_ids)
-    carers: dict[int, list[tuple[object, str]]] = defaultdict(list)
-    moment = _moment(day, now)
-    assignments = (
-        CareAssignment.objects.filter(resident_filter, since__lte=moment)
-        .filter(Q(until__isnull=True) | Q(until__gt=moment))
-        .select_related("carer")
-        .order_by("id")
-    )
-    for a in assignments:
-        key = ("user", a.carer_id) if a.carer_id else ("name", a.carer_name, a.carer_phone)
-        carers[a.resident_id].append((key, a.carer_label))
-    category_names = {p.category_id: p.category.name for p in loader.policies}
-    orders = {p.category_id: (p.category.sort_order, p.category.code) for p in loader.policies}
+    state = ensure_day(day, now=now)
+    late = is_late(day, now)
+    summarized = place.kind in SUMMARIZED_KINDS and _sees_all_under(user, place)
+    counts = _summary_counts(place, day) if summarized else _item_counts(user, place, day)
 
     total = Tally(None, str(place))
-    by_grid: dict[object, Tally] = {}
-    by_carer: dict[object, Tally] = {}
-    by_category: dict[int, Tally] = {}
-    for item in items:
-        r = item.resident
-        is_missed = r.pk in missed
-        if not item.is_due and not is_missed:
-            continue
-        total.add(item, is_missed)
-        grid_id = _last_id(r.grid_path)
-        grid_label = grids[grid_id].name if grid_id in grids else _("未划网格")
-        by_grid.setdefault(grid_id, Tally(grid_id, grid_label)).add(item, is_missed)
-        for key, label in carers.get(r.pk) or [(None, _("未包联"))]:
-            by_carer.setdefault(key, Tally(key, label)).add(item, is_missed)
-        due_categories = {rule.policy.category_id for rule in item.due_rules} or item.category_ids
-        for category_id in due_categories & set(category_names):
-            by_category.setdefault(category_id, Tally(category_id, category_names[category_id])).add(item, is_missed)
+    groups: dict[object, Tally] = {}
+    carers: dict[str, Tally] = {}
+    categories: dict[str, Tally] = {}
+    by_children = place.kind in LISTED_KINDS_EXCLUDED
+    depth = len(_ids(place.path))
+    for (group, dim, key), (due, done, missed) in counts.items():
+        if dim == DIM_TOTAL:
+            _add(total, due, done, missed, late)
+            ids = _ids(group)
+            # Above a community: the place one level down; else the grid (a community's own group has none).
+            child = _child_id(ids, depth) if by_children else (ids[-1] if len(ids) > COMMUNITY_IDS else None)
+            _add(groups.setdefault(child, Tally(child, "")), due, done, missed, late)
+        elif dim == DIM_CATEGORY:
+            _add(categories.setdefault(key, Tally(key, "")), due, done, missed, late)
+        elif dim == DIM_CARER:
+            _add(carers.setdefault(key, Tally(key or None, "")), due, done, missed, late)
+    places = Place.objects.in_bulk([k for k in groups if k is not None])
+    for key, tally in groups.items():
+        tally.label = places[key].name if key in places else _("未划网格")
+    category_names = Category.objects.in_bulk([int(k) for k in categories])
+    by_category = []
+    for key, tally in categories.items():
+        category = category_names.get(int(key))
+        if category is not None:
+            tally.key, tally.label = category.pk, category.name
+            by_category.append((category.sort_order, category.code, tally))
+    users = _user_model().objects.in_bulk([int(k[1:]) for k in carers if k.startswith("u")])
+    for key, tally in carers.items():
+        if key.startswith("u"):
+            tally.label = str(users.get(int(key[1:]), key))
+        elif key.startswith("n"):
+            tally.label = key[1:].split("/")[0]
+        else:
+            tally.label = _("未包联")
 
-    series = [loader.tally(first + dt.timedelta(days=offset)) for offset in range(SERIES_DAYS)]
+    listed = place.kind not in LISTED_KINDS_EXCLUDED
+    overdue = list(overdue_items(user, place, day, now=now)[:LIST_LIMIT]) if late and listed else []
+    missed_twice = []
+    if listed:
+        missed_twice = [
+            i.resident
+            for i in due_items(user, place, day)
+            .filter(missed__gte=2)
+            .select_related("resident")
+            .order_by("place_path", "resident_id")[:LIST_LIMIT]
+        ]
     return Coverage(
         place=place,
         day=day,
         total=total,
-        by_grid=sorted(by_grid.values(), key=lambda t: (t.key is None, t.label)),
-        by_carer=sorted(by_carer.values(), key=lambda t: (t.key is None, -t.overdue, t.label)),
-        by_category=sorted(by_category.values(), key=lambda t: orders.get(t.key, (0, ""))),
-        series=series,
-        overdue=[i for i in items if i.overdue],
-        missed_twice=[r for r in listed if r.pk in missed],
+        by_grid=sorted(groups.values(), key=lambda t: (t.key is None, t.label)),
+        by_carer=sorted(carers.values(), key=lambda t: (t.key is None, -t.overdue, t.label)),
+        by_category=[t for _o, _c, t in sorted(by_category, key=lambda x: (x[0], x[1]))],
+        series=coverage_series(user, place, day, now=now, summarized=summarized),
+        overdue=overdue,
+        missed_twice=missed_twice,
+        by_children=by_children,
+        listed=listed,
+        stale=state.stale_since is not None,
     )
+
+
+def _add(tally: Tally, due: int, done: int, missed: int, late: bool) -> None:
+    tally.due += due
+    tally.done += done
+    tally.overdue += (due - done) if late else 0
+    tally.missed_twice += missed
+
+
+def _child_id(ids: list[int], depth: int) -> int | None:
+    return ids[depth] if len(ids) > depth else None
+
+
+def _ids(path: str) -> list[int]:
+    return [int(p) for p in (path or "").split(".") if p]
+
+
+def _summary_counts(place: Place, day: dt.date) -> dict:
+    from ..models import DueSummary
+
+    rows = DueSummary.objects.filter(under(place.path, "group_path"), day=day).values_list(
+        "group_path", "dim", "key", "due", "done", "missed_twice"
+    )
+    return {(g, dim, key): (due, done, missed) for g, dim, key, due, done, missed in rows}
+
+
+def _item_counts(user, place: Place, day: dt.date) -> dict:
+    from .daylist import count_items  # the module imports this one
+
+    rows = due_items(user, place, day).values_list("group_path", "categories", "carers", "required", "met", "missed")
+    return count_items(rows)
+
+
+def coverage_series(user, place: Place, day: dt.date, *, now: dt.datetime, summarized: bool) -> list[SeriesPoint]:
+    """Due, done and overdue on each of the 30 days up to `day`: from the per-grid summaries, or from the due
+    items of a finer place. A small district's missing past days are built on the way; a large one's are left
+    to the worker (they show as nothing due)."""
+    from ..models import DueDay, DueItem, DueSummary
+    from .daylist import ensure_day, inline_limit
+
+    first = day - dt.timedelta(days=SERIES_DAYS - 1)
+    days = [first + dt.timedelta(days=i) for i in range(SERIES_DAYS)]
+    built = set(
+        DueDay.objects.filter(day__gte=first, day__lte=day, built_at__isnull=False).values_list("day", flat=True)
+    )
+    missing = [d for d in days if d not in built]
+    if missing and DueItem.objects.filter(day=day).count() <= inline_limit():
+        for d in missing:
+            ensure_day(d, now=now)
+    points: dict[dt.date, tuple[int, int]] = {d: (0, 0) for d in days}
+    if summarized:
+        rows = (
+            DueSummary.objects.filter(under(place.path, "group_path"), day__in=days, dim=DIM_TOTAL)
+            .values_list("day")
+            .annotate(due=Sum("due"), done=Sum("done"))
+            .order_by()
+        )
+    else:
+        rows = (
+            scoped(user, DueItem.objects.filter(day__in=days), Cap.VIEW_CARE)
+            .filter(under(place.path, _path_field(place)))
+            .values_list("day")
+            .annotate(due=Count("id", filter=Q(required__gt=0)), done=Count("id", filter=Q(required__gt=0, met=True)))
+            .order_by()
+        )
+    for d, due, done in rows:
+        points[d] = (due or 0, done or 0)
+    return [SeriesPoint(d, due, done, (due - done) if is_late(d, now) else 0) for d, (due, done) in points.items()]
+
+
+def _sees_all_under(user, place: Place) -> bool:
+    """Whether the user sees everything under the place (the summaries carry no finer scope than a grid)."""
+    for root in scope_places(user, Cap.VIEW_CARE):
+        if place.path.startswith(root.path) and (root.kind != PlaceKind.GRID or place.kind == PlaceKind.GRID):
+            return True
+    return False
+
+
+def _user_model():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()
 
 
 def _last_id(path: str) -> int | None:

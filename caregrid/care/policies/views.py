@@ -127,7 +127,7 @@ def coverage_view(request):
             "children": _children(place),
             "chart": _series_chart(cov),
             "tables": [
-                (_("按网格"), cov.by_grid),
+                (_("按下级地点") if cov.by_children else _("按网格"), cov.by_grid),
                 (_("按包联人"), cov.by_carer),
                 (_("按人员类别"), cov.by_category),
             ],

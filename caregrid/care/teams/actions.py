@@ -15,6 +15,7 @@ from caregrid.accounts.audit import audit_record
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import in_scope, scoped
 from caregrid.care.models import CareAssignment, CarerRole
+from caregrid.care.policies.daylist import places_changed, refresh_residents
 from caregrid.people.models import Category, Resident, ResidentCategory
 from caregrid.people.queries import category_active_q
 from caregrid.people.validation import FieldProblem, clean_name, clean_phone
@@ -116,7 +117,9 @@ def assignment_create(
 ) -> CareAssignment:
     """Make someone one of a resident's carers in a role, from now (or `at`)."""
     _check_actor(actor, resident)
-    return _assign(actor=actor, resident=resident, role=role, carer=carer, at=at or timezone.now())
+    assignment = _assign(actor=actor, resident=resident, role=role, carer=carer, at=at or timezone.now())
+    refresh_residents([resident])
+    return assignment
 
 
 def _end(*, actor, assignment: CareAssignment, reason: str, at: dt.datetime, action: str) -> CareAssignment:
@@ -140,7 +143,9 @@ def _end(*, actor, assignment: CareAssignment, reason: str, at: dt.datetime, act
 def assignment_end(*, actor, assignment: CareAssignment, reason: str, at: dt.datetime | None = None) -> CareAssignment:
     """End one carer's care of a resident, with a reason."""
     _check_actor(actor, assignment.resident)
-    return _end(actor=actor, assignment=assignment, reason=reason, at=at or timezone.now(), action="care.end")
+    ended = _end(actor=actor, assignment=assignment, reason=reason, at=at or timezone.now(), action="care.end")
+    refresh_residents([assignment.resident])
+    return ended
 
 
 @transaction.atomic
@@ -163,6 +168,7 @@ def assignment_handover(
         obj=new,
         changes={**_describe(new), "replaces": old.pk, "reason": old.end_reason},
     )
+    refresh_residents([resident])
     return new
 
 
@@ -299,4 +305,5 @@ def team_template_apply(
             "skipped": result.skipped,
         },
     )
+    places_changed(grid)
     return result

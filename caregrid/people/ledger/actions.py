@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from caregrid.accounts.audit import audit_record
-from caregrid.people.models import ImportJob, ImportStatus
+from caregrid.people.models import ImportJob, ImportStatus, Resident
+from caregrid.people.signals import residents_changed
 from caregrid.places.actions import place_ensure_names
 from caregrid.places.models import Place
 from caregrid.places.tree import ancestors, full_name
@@ -58,6 +59,7 @@ def ledger_import(
             transaction.set_rollback(True)
         else:
             _audit_import(actor, into, target, file_name or path.name, sha256, report, partial)
+            residents_changed.send(sender=Resident, place=into)
     if not dry_run and not report.written:
         with transaction.atomic():
             _audit_import(actor, None, target, file_name or path.name, sha256, report, partial)

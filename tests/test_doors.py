@@ -16,6 +16,7 @@ from python_calamine import CalamineWorkbook
 from caregrid.accounts.models import AuditEvent, Role, RoleAssignment, User
 from caregrid.doors import queries
 from caregrid.doors.actions import NewCategory, NewResident, round_close, round_open, visit_record
+from caregrid.doors.exports import round_workbook
 from caregrid.doors.models import DoorFinding, DoorHousehold, DoorRound, DoorVisit, FindingKind, VisitOutcome
 from caregrid.people.models import Category, Resident
 from caregrid.places.actions import place_create
@@ -316,6 +317,25 @@ def test_the_visit_form_adds_a_resident_and_a_category(world, login):
     assert DoorVisit.objects.get().findings == 2
 
 
+def test_an_invalid_phone_of_a_new_resident_is_kept_with_a_warning_as_the_import_does(world, login):
+    door_round = _round(world)
+    client = login(world.grid_worker_a)
+    url = reverse("doors:household", args=[door_round.pk, world.household_a.pk])
+    response = client.post(
+        url,
+        {
+            "outcome": VISITED,
+            "new_residents-0-name": "周玉兰",
+            "new_residents-0-id_number": make_id("320602", "19400312", "222"),
+            "new_residents-0-phone": "12345",
+        },
+        follow=True,
+    )
+    assert "周玉兰：联系电话“12345”不是有效的手机或固话号码，已原样保留" in response.content.decode()
+    resident = Resident.objects.get(name="周玉兰")
+    assert resident.phone == "12345" and not resident.phone_valid
+
+
 def test_a_new_category_keeps_the_residents_categories(world):
     door_round = _round(world)
     alone = world.resident_a.category_links.get()
@@ -444,7 +464,11 @@ def test_grid_worker_sees_the_communitys_round_but_only_their_grid(world, login)
     assert client.get(reverse("doors:household", args=[door_round.pk, world.household_b.pk])).status_code == 404
     sheet = client.get(reverse("doors:sheet", args=[door_round.pk])).content.decode()
     assert "王秀英" in sheet and "李建国" not in sheet
-    assert client.get(reverse("doors:export", args=[door_round.pk])).status_code == 403
+    assert client.get(reverse("doors:export", args=[door_round.pk])).status_code == 403  # grid workers hold no export
+    content, sizes = round_workbook(world.grid_worker_a, door_round)  # what their part of it would hold
+    book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    assert [r[1] for r in book.get_sheet_by_index(0).to_python()[2:]] == ["紫东花苑1幢1单元101室"]
+    assert sizes == {"住户走访结果": 1, "走访记录": 0}
 
 
 def test_grid_worker_b_cannot_record_a_visit_in_grid_a(world, login):

@@ -102,18 +102,19 @@ def round_close(*, actor, door_round: DoorRound, note: str = "") -> DoorRound:
     return locked
 
 
-def _add_resident(actor, household: Place, found: NewResident, day: dt.date) -> Resident:
-    return resident_create(
-        actor=actor,
-        data=ResidentData(
-            id_number=found.id_number,
-            name=found.name,
-            household=household,
-            phone=found.phone,
-            note=found.note,
-            categories=[CategoryEntry(c, since=day) for c in found.categories],
-        ),
+def _add_resident(actor, household: Place, found: NewResident, day: dt.date, warnings: list[str]) -> Resident:
+    data = ResidentData(
+        id_number=found.id_number,
+        name=found.name,
+        household=household,
+        phone=found.phone,
+        note=found.note,
+        categories=[CategoryEntry(c, since=day) for c in found.categories],
     )
+    resident = resident_create(actor=actor, data=data)
+    # Kept as typed, like the import does, and said so.
+    warnings.extend(_("%(name)s：%(problem)s") % {"name": resident.name, "problem": w.message} for w in data.warnings)
+    return resident
 
 
 def _add_category(actor, found: NewCategory, day: dt.date) -> Resident:
@@ -171,7 +172,8 @@ def visit_record(
 ) -> DoorVisit:
     """Record a knock on a household's door, with the residents and categories found there written to the
     ledger through the same validated actions as the import. All or nothing: one refused finding refuses the
-    visit, with every problem keyed `new_residents-<i>-<field>` or `new_categories-<i>-<field>`."""
+    visit, with every problem keyed `new_residents-<i>-<field>` or `new_categories-<i>-<field>`. What the import
+    would keep with a warning (an invalid phone number) is kept, and the warnings are on `visit.warnings`."""
     at = at or timezone.now()
     locked = DoorRound.objects.select_for_update().get(pk=door_round.pk)
     if locked.status != RoundStatus.OPEN:
@@ -204,10 +206,11 @@ def visit_record(
         grid_path=household.grid_path,
     )
     errors: dict[str, list[str]] = {}
+    warnings: list[str] = []
     findings: list[DoorFinding] = []
     for i, found in enumerate(new_residents):
         try:
-            resident = _add_resident(actor, household, found, day)
+            resident = _add_resident(actor, household, found, day, warnings)
         except ValidationError as e:
             errors.update(_problems(e, f"new_residents-{i}-"))
         else:
@@ -260,6 +263,7 @@ def visit_record(
             ],
         },
     )
+    visit.warnings = warnings
     return visit
 
 

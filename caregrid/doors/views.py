@@ -312,6 +312,8 @@ def household(request, pk: int, household_pk: int):
                 else:
                     text = _("已登记%(address)s：%(outcome)s") % values
                 messages.success(request, text)
+                for warning in visit.warnings:
+                    messages.warning(request, warning)
                 return redirect(next_url)
     for r in residents:
         r.id_masked = mask_id_number(r.id_number)

@@ -328,3 +328,28 @@ def test_the_home_page_shows_roles_and_scope(world, login):
 def test_the_home_page_requires_login(client, world):
     response = client.get("/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_community_staff_name_a_grid_leader_from_the_grid_page(world, login):
+    client = login(world.community_worker)
+    page = client.get(f"/places/{world.grid_a.pk}/")
+    assert page.status_code == 200 and "尚未设置网格长" in page.text
+    response = client.post(f"/places/{world.grid_a.pk}/leader/", {"leader": world.grid_worker_a.pk})
+    assert response.status_code == 302
+    world.grid_a.refresh_from_db()
+    assert world.grid_a.leader == world.grid_worker_a
+    assert AuditEvent.objects.filter(action="place.leader", object_id=str(world.grid_a.pk)).exists()
+
+
+def test_a_grid_leader_must_hold_a_role_at_the_grid_or_its_community(world, login):
+    client = login(world.community_worker)
+    client.post(f"/places/{world.grid_a.pk}/leader/", {"leader": world.auditor.pk})
+    world.grid_a.refresh_from_db()
+    assert world.grid_a.leader is None
+    assert "请从列表中选择网格长" in client.get(f"/places/{world.grid_a.pk}/").text
+
+
+def test_a_grid_worker_cannot_name_the_grid_leader(world, login):
+    client = login(world.grid_worker_a)
+    assert client.post(f"/places/{world.grid_a.pk}/leader/", {"leader": world.grid_worker_a.pk}).status_code == 403
+    assert 'id="grid-leader"' in client.get(f"/places/{world.grid_a.pk}/").text

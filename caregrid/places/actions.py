@@ -106,6 +106,29 @@ def place_rename(*, actor, place: Place, name: str) -> Place:
     return place
 
 
+def leader_candidates(grid: Place):
+    """Who may lead a grid (网格长): active users holding a role at the grid itself or at its community."""
+    from caregrid.accounts.models import RoleAssignment, User
+
+    places = [grid.pk] + ([grid.parent_id] if grid.parent_id else [])
+    holders = RoleAssignment.objects.filter(place_id__in=places).values("user_id")
+    return User.objects.filter(pk__in=holders, is_active=True).order_by("username")
+
+
+@transaction.atomic
+def grid_leader_set(*, actor, grid: Place, leader) -> Place:
+    """Name (or, with None, clear) a grid's leader, who is told first when the grid's care round falls behind."""
+    if grid.kind != PlaceKind.GRID:
+        raise ValidationError({"leader": _("只有网格可以设置网格长")})
+    if leader is not None and not leader_candidates(grid).filter(pk=leader.pk).exists():
+        raise ValidationError({"leader": _("网格长须是在本网格或所在社区任职的在岗用户")})
+    old = str(grid.leader) if grid.leader_id else ""
+    grid.leader = leader
+    grid.save(update_fields=["leader"])
+    audit_record(actor=actor, action="place.leader", obj=grid, changes={"leader": [old, str(leader) if leader else ""]})
+    return grid
+
+
 @transaction.atomic
 def place_assign_grid(*, actor, place: Place, grid: Place | None) -> int:
     """Put a building, unit or household (and everything in it) under a grid; returns places changed."""

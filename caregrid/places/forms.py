@@ -68,3 +68,14 @@ class ModeForm(forms.Form):
         if mode == self.current:
             raise forms.ValidationError(_("当前已是%(mode)s模式") % {"mode": Mode(mode).label})
         return mode
+
+
+class GridLeaderForm(forms.Form):
+    leader = forms.ModelChoiceField(label=_("网格长"), queryset=None, required=False, empty_label=_("（不设网格长）"))
+
+    def __init__(self, *args, grid, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .actions import leader_candidates
+
+        self.fields["leader"].queryset = leader_candidates(grid)
+        self.fields["leader"].error_messages["invalid_choice"] = _("请从列表中选择网格长")

@@ -13,8 +13,8 @@ from caregrid.accounts.scope import assignments, can, get_scoped, in_scope
 from caregrid.people.queries import categories_active
 
 from . import queries
-from .actions import mode_set, zone_set
-from .forms import ModeForm, ZoneForm
+from .actions import grid_leader_set, mode_set, zone_set
+from .forms import GridLeaderForm, ModeForm, ZoneForm
 from .models import Mode, Place, PlaceKind, ZoneStatus
 from .tree import addresses_for, ancestors
 
@@ -159,6 +159,9 @@ def _place_page_context(request, place: Place, zone_form: ZoneForm | None = None
         and place.grid_id in set(queries.places_visible(user).filter(pk=place.grid_id).values_list("pk", flat=True))
         else None,
         "child_kind_label": _child_kind_label(place),
+        "leader_form": GridLeaderForm(grid=place, initial={"leader": place.leader_id})
+        if place.kind == PlaceKind.GRID and in_scope(user, place, Cap.ASSIGN_CARERS)
+        else None,
         "show_grids": place.kind in (PlaceKind.COMMUNITY, PlaceKind.COMPOUND),
     }
 
@@ -181,6 +184,30 @@ def _child_kind_label(place: Place) -> str:
 def place_detail(request, pk: int):
     place = get_scoped(request.user, Place.objects.all(), Cap.VIEW_PLACES, pk=pk)
     return render(request, "places/place.html", _place_page_context(request, place))
+
+
+@login_required
+@require_POST
+def leader_change(request, pk: int):
+    """Name or clear a grid's leader (网格长); audited by the action."""
+    grid = get_scoped(request.user, Place.objects.filter(kind=PlaceKind.GRID), Cap.ASSIGN_CARERS, pk=pk)
+    form = GridLeaderForm(request.POST, grid=grid)
+    if form.is_valid():
+        try:
+            grid_leader_set(actor=request.user, grid=grid, leader=form.cleaned_data["leader"])
+        except ValidationError as e:
+            messages.error(request, " ".join(e.messages))
+        else:
+            leader = form.cleaned_data["leader"]
+            messages.success(
+                request,
+                _("已将%(user)s设为%(grid)s的网格长") % {"user": leader, "grid": grid.name}
+                if leader
+                else _("已取消%(grid)s的网格长") % {"grid": grid.name},
+            )
+    else:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("places:detail", pk=grid.pk)
 
 
 @login_required

@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="timed calls per case (default 30)")
     parser.add_argument("--records", type=int, default=300, help="contacts recorded for the p99 (default 300)")
     parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument(
+        "--history-days", type=int, default=2, help="past days built for real (the rest of the 30-day trend is copied)"
+    )
     parser.add_argument("--profile", action="store_true", help="print each query of one district coverage call")
     args = parser.parse_args()
     contacts_wanted = args.contacts if args.contacts is not None else 3 * args.rows
@@ -120,12 +123,14 @@ def main() -> None:
     build_today_s = time.perf_counter() - started
     print(f"built today's due list ({items:,} items) in {build_today_s:.1f} s", flush=True)
     started = time.perf_counter()
-    for offset in range(1, DAYS):
-        day = today - dt.timedelta(days=offset)
-        daylist.build_day(day, now=now)
-        daylist.summarize_day(day)
+    history = max(1, min(args.history_days, DAYS - 1))
+    for offset in range(1, history + 1):
+        daylist.build_day(today - dt.timedelta(days=offset), now=now)
     history_s = time.perf_counter() - started
-    print(f"built and summarized the {DAYS - 1} past days in {history_s:.1f} s", flush=True)
+    print(f"built {history} past days in {history_s:.1f} s ({history_s / history:.1f} s a day)", flush=True)
+    copied = _copy_summaries(today, history)
+    if copied:
+        print(f"the other {copied} past days of the trend carry copies of the oldest built day's summaries", flush=True)
 
     # The community with the median number of due items.
     sizes = sorted(
@@ -185,13 +190,16 @@ def main() -> None:
     figures["record_contact_p50_ms"] = round(p50, 1)
     figures["record_contact_p99_ms"] = round(p99, 1)
 
+    from django.urls import reverse
+
+    reverse("care_policies:coverage")  # a worker process has its URLs loaded before 18:00
     sweeps = []
     for _ in range(3):
         DueItem.objects.filter(day=today).update(escalated_at=None)
         t0 = time.perf_counter()
         swept = sweep_overdue(now=evening)
         sweeps.append(time.perf_counter() - t0)
-    sweep_s = min(sweeps)
+    sweep_s = max(sweeps)
     rows.append(
         ("18:00 escalation sweep (s)", sweep_s, max(sweeps), float("nan"), "—", f"{sweep_s / SWEEP_TARGET_S:.2f}")
     )
@@ -219,7 +227,7 @@ def main() -> None:
             "due_items_today": DueItem.objects.filter(day=today).count(),
             "days_built": DueDay.objects.count(),
             "build_today_s": round(build_today_s, 1),
-            "build_past_days_s": round(history_s, 1),
+            "build_past_day_s": round(history_s / history, 1),
             "sweep_s": round(sweep_s, 2),
             "all_met": figures["overdue_list_p50_ms"] < TARGETS["overdue_list_p50_ms"]
             and figures["district_coverage_ms"] < TARGETS["district_coverage_ms"]
@@ -229,6 +237,29 @@ def main() -> None:
         }
     )
     emit_json(figures)
+
+
+def _copy_summaries(today: dt.date, built: int) -> int:
+    """Give the past days not built the summaries of the oldest built one, so the trend reads 30 days of rows
+    (building each past day of a city takes the worker a minute; the read is what is timed here)."""
+    from caregrid.care.models import DueDay, DueSummary
+
+    source = today - dt.timedelta(days=built)
+    rows = list(
+        DueSummary.objects.filter(day=source).values_list("group_path", "dim", "key", "due", "done", "missed_twice")
+    )
+    state = DueDay.objects.get(day=source)
+    days = [today - dt.timedelta(days=n) for n in range(built + 1, DAYS)]
+    for day in days:
+        DueSummary.objects.bulk_create(
+            [
+                DueSummary(day=day, group_path=g, dim=d, key=k, due=a, done=b, missed_twice=c)
+                for g, d, k, a, b, c in rows
+            ],
+            batch_size=5_000,
+        )
+        DueDay.objects.create(day=day, built_at=state.built_at, summarized_at=state.summarized_at)
+    return len(days)
 
 
 def _profile(connection, fn) -> None:

@@ -78,7 +78,10 @@ class OutreachForm(forms.Form):
 
 class GroupNoticeForm(forms.Form):
     grid = forms.ModelChoiceField(
-        queryset=None, label=gettext_lazy("网格"), error_messages={"required": gettext_lazy("请选择网格")}
+        queryset=None,
+        label=gettext_lazy("网格"),
+        empty_label=gettext_lazy("请选择网格"),
+        error_messages={"required": gettext_lazy("请选择网格")},
     )
     note = forms.CharField(label=gettext_lazy("备注"), max_length=300, required=False)
 

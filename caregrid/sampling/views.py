@@ -640,7 +640,8 @@ def missing(request, pk: int):
             "grid": grid,
             "outreach_form": OutreachForm(),
             "notice_form": GroupNoticeForm(
-                grids=Place.objects.filter(pk__in=[g.pk for g in grids]), initial={"grid": grid}
+                grids=Place.objects.filter(pk__in=[g.pk for g in grids]),
+                initial={"grid": grid or (grids[0] if len(grids) == 1 else None)},
             ),
             "may_log": can(request.user, Cap.LOG_ROUND_WORK),
             "may_export": can(request.user, Cap.EXPORT),

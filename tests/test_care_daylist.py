@@ -184,3 +184,19 @@ def test_the_worker_keeps_today_built_and_fills_in_the_missing_past_days_one_at_
     second = keep_day_lists.call()
     assert not second["built_today"] and second["backfilled"] == (today - dt.timedelta(days=2)).isoformat()
     assert DueItem.objects.filter(day=today - dt.timedelta(days=2)).count() == 2
+
+
+def test_a_reader_does_not_start_a_second_build_while_one_is_under_way(emergency):
+    world = emergency
+    today = timezone.localdate()
+    DueDay.objects.create(day=today, stale_since=timezone.now())
+    cov = queries.coverage(world.community_worker, world.community)
+    assert cov.stale and cov.total.due == 0 and not DueItem.objects.filter(day=today).exists()
+
+
+def test_a_build_that_died_is_started_again_by_the_next_reader(emergency):
+    world = emergency
+    today = timezone.localdate()
+    DueDay.objects.create(day=today, stale_since=timezone.now() - dt.timedelta(hours=1))
+    cov = queries.coverage(world.community_worker, world.community)
+    assert not cov.stale and cov.total.due == 2

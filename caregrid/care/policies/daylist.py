@@ -194,32 +194,54 @@ def _resident_rows(qs) -> list[Resident]:
     return list(qs.only("id", "name", "place_path", "grid_path", "district_id").order_by("id"))
 
 
+def lock_day(day: dt.date) -> DueDay:
+    """The day's state row, locked until the transaction ends: rewrites of one day's items and summaries take
+    turns (on SQLite the write lock already serializes them)."""
+    DueDay.objects.get_or_create(day=day)
+    return DueDay.objects.select_for_update().get(day=day)
+
+
+# A build started this long ago and not finished is taken to have died; a reader may start another.
+BUILD_TIMEOUT = dt.timedelta(minutes=15)
+
+
 def build_day(day: dt.date, *, now: dt.datetime | None = None, progress=None) -> int:
     """Work the whole day's due list out again; returns the number of items. Chunked by resident id, each chunk
     replaced in its own transaction, so readers always see a whole list."""
     now = now or timezone.now()
     urgent = _urgent_category_ids()
     started = timezone.now()
+    with transaction.atomic():
+        state = lock_day(day)
+        if state.built_at is None:
+            state.stale_since = started  # being built
+            state.save(update_fields=["stale_since"])
     ids = list(Resident.objects.filter(_with_rules()).order_by("id").values_list("id", flat=True))
     written = 0
     for start in range(0, len(ids), CHUNK):
         lo, hi = ids[start], ids[min(start + CHUNK, len(ids)) - 1]
         span = Q(resident_id__gte=lo, resident_id__lte=hi)
+        read_at = timezone.now()
         residents = _resident_rows(Resident.objects.filter(_with_rules(), pk__gte=lo, pk__lte=hi))
         items = list(_items(residents, span, day, now, urgent))
         with transaction.atomic():
+            lock_day(day)
             _write(day, items, span)
+            # Contacts recorded while the chunk was being worked out: their residents again, now in turn.
+            late = Contact.objects.filter(span, created_at__gte=read_at).values_list("resident_id", flat=True)
+            if late:
+                refresh_residents(Resident.objects.filter(pk__in=list(late)), day, now=timezone.now())
         written += len(items)
         if progress:
             progress(min(start + CHUNK, len(ids)), len(ids))
     with transaction.atomic():
+        state = lock_day(day)
         # Residents who lost every rule since the last build.
         if ids:
             DueItem.objects.filter(day=day).exclude(resident_id__in=Resident.objects.filter(_with_rules())).delete()
         else:
             DueItem.objects.filter(day=day).delete()
         summarize(day)
-        state, _created = DueDay.objects.get_or_create(day=day)
         state.built_at = now
         if state.stale_since and state.stale_since <= started:
             state.stale_since = None
@@ -230,10 +252,10 @@ def build_day(day: dt.date, *, now: dt.datetime | None = None, progress=None) ->
 
 def refresh_residents(residents, day: dt.date | None = None, *, now: dt.datetime | None = None) -> None:
     """Redo the due items of a few residents (a list or queryset) for a day already built; call inside the
-    transaction that changed them. A day not built yet is left to `ensure_day`."""
+    transaction that changed them. A day nobody has started building is left to `ensure_day`."""
     now = now or timezone.now()
     day = day or timezone.localdate(now)
-    if not DueDay.objects.filter(day=day, built_at__isnull=False).exists():
+    if not DueDay.objects.filter(day=day).exists():
         return
     listed = list(residents)
     if not listed:
@@ -244,6 +266,7 @@ def refresh_residents(residents, day: dt.date | None = None, *, now: dt.datetime
     span = Q(resident_id__in=ids)
     items = list(_items(fresh, Q(resident_id__in=[r.pk for r in fresh]), day, now, _urgent_category_ids()))
     with transaction.atomic():
+        lock_day(day)
         groups = set(DueItem.objects.filter(span, day=day).values_list("group_path", flat=True))
         _write(day, items, span)
         groups |= {row[COLUMNS.index("group_path")] for _rid, row in items}
@@ -289,10 +312,12 @@ def rules_changed(*, now: dt.datetime | None = None) -> None:
 
 def ensure_day(day: dt.date, *, now: dt.datetime | None = None) -> DueDay:
     """The day's state, building the list first if nobody has (a day before the worker ran, or a past day
-    asked for the first time). A stale day small enough is rebuilt at once."""
+    asked for the first time) — unless a build is under way. A stale day small enough is rebuilt at once."""
     now = now or timezone.now()
     state = DueDay.objects.filter(day=day).first()
     if state is None or state.built_at is None:
+        if state is not None and state.stale_since and timezone.now() - state.stale_since < BUILD_TIMEOUT:
+            return state  # being built (by the worker): the pages say so
         build_day(day, now=now)
         return DueDay.objects.get(day=day)
     if state.stale_since and DueItem.objects.filter(day=day).count() <= inline_limit():

@@ -19,7 +19,7 @@ from caregrid.accounts.notify import notify, staff_at
 from caregrid.places.models import Place
 
 from ..models import DueItem
-from .daylist import ensure_day
+from .daylist import ensure_day, lock_day
 from .queries import due_by
 
 NOTIFICATION_KIND = "care.overdue"
@@ -50,6 +50,7 @@ def sweep_overdue(*, now: dt.datetime | None = None) -> EscalationResult:
         return result
     ensure_day(day, now=now)
     with transaction.atomic():
+        lock_day(day)  # refreshes of the day's items wait; they keep the marks made here
         pending = DueItem.objects.filter(day=day, required__gt=0, met=False, escalated_at__isnull=True)
         groups: dict[tuple[str, str], int] = defaultdict(int)
         for grid_path, place_path in pending.values_list("grid_path", "place_path").iterator(chunk_size=5_000):

@@ -828,3 +828,12 @@ def test_the_demo_round_is_in_progress_with_part_of_the_work_done(world):
     cov = queries.coverage(world.district_admin, round)
     assert cov.total.to_test == 2 and cov.total.sampled >= 1
     assert AuditEvent.objects.filter(action="sampling.round_create").count() == 1
+
+
+def test_a_round_over_a_building_offers_the_grid_that_covers_it(world):
+    round = open_round(world, place=world.building_b)
+    assert queries.grids_in(world.community_worker, round) == [world.grid_b]
+    assert queries.grids_in(world.grid_worker_b, open_round(world, place=world.grid_b)) == [world.grid_b]
+    residents = queries.not_sampled(world.community_worker, round, grid=world.grid_b)
+    n = actions.group_notice_send(actor=world.community_worker, round=round, grid=world.grid_b, residents=residents)
+    assert n == 1 and OutreachStep.objects.get().resident == world.resident_b

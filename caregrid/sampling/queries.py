@@ -275,8 +275,17 @@ def outreach_history(round: SamplingRound, resident: Resident) -> list[OutreachS
 
 def grids_in(user, round: SamplingRound) -> list[Place]:
     """The grids a filter may offer: the community grids under the round's place that the user can reach."""
+    ids = ids_from_path(round.place_path)
     if round.by_grid:
-        qs = Place.objects.filter(pk=ids_from_path(round.place_path)[-1])
+        qs = Place.objects.filter(pk=ids[: COMMUNITY_DEPTH + 2][-1])
+    elif len(ids) > COMMUNITY_DEPTH + 1:
+        # A compound or a building: the community's grids that cover something in it.
+        covering = (
+            Place.objects.filter(under(round.place_path), grid__isnull=False)
+            .values_list("grid_path", flat=True)
+            .distinct()
+        )
+        qs = Place.objects.filter(pk__in={_top_grid_id(path) for path in covering} - {None})
     else:
         qs = Place.objects.filter(under(round.place_path), kind=PlaceKind.GRID, depth=COMMUNITY_DEPTH + 1)
     own = scope_places(user, Cap.VIEW_CARE)

@@ -19,7 +19,7 @@ from caregrid.people.actions import CategoryEntry, ResidentData, resident_create
 from caregrid.people.models import Category
 from caregrid.places.actions import place_create
 from caregrid.places.models import PlaceKind
-from caregrid.sampling import actions, queries
+from caregrid.sampling import actions, queries, views
 from caregrid.sampling.importer import result_code, results_import
 from caregrid.sampling.models import (
     HomeRequestStatus,
@@ -819,6 +819,25 @@ def test_the_auditor_and_the_hotline_may_not_open_testing_rounds(world, login):
         assert client.get(reverse("sampling:round", args=[round.pk])).status_code == 403
 
 
+def test_a_round_over_a_building_offers_the_grid_that_covers_it(world):
+    round = open_round(world, place=world.building_b)
+    assert queries.grids_in(world.community_worker, round) == [world.grid_b]
+    assert queries.grids_in(world.grid_worker_b, open_round(world, place=world.grid_b)) == [world.grid_b]
+    residents = queries.not_sampled(world.community_worker, round, grid=world.grid_b)
+    n = actions.group_notice_send(actor=world.community_worker, round=round, grid=world.grid_b, residents=residents)
+    assert n == 1 and OutreachStep.objects.get().resident == world.resident_b
+
+
+def test_a_round_with_many_buildings_lists_them_once_a_grid_is_chosen(world, login, monkeypatch):
+    round = open_round(world)
+    monkeypatch.setattr(views, "BUILDINGS_SHOWN", 1)
+    client = login(world.community_worker)
+    page = client.get(reverse("sampling:round", args=[round.pk])).content.decode()
+    assert "范围内有 2 幢楼，请先选择网格再看各楼栋。" in page and 'id="by-building"' not in page
+    page = client.get(reverse("sampling:round", args=[round.pk]), {"grid": world.grid_b.pk}).content.decode()
+    assert 'id="by-building"' in page and "紫东花苑2幢" in page and "紫东花苑1幢" not in page
+
+
 # ---- demo data ---------------------------------------------------------------------------------------------------
 
 
@@ -828,12 +847,3 @@ def test_the_demo_round_is_in_progress_with_part_of_the_work_done(world):
     cov = queries.coverage(world.district_admin, round)
     assert cov.total.to_test == 2 and cov.total.sampled >= 1
     assert AuditEvent.objects.filter(action="sampling.round_create").count() == 1
-
-
-def test_a_round_over_a_building_offers_the_grid_that_covers_it(world):
-    round = open_round(world, place=world.building_b)
-    assert queries.grids_in(world.community_worker, round) == [world.grid_b]
-    assert queries.grids_in(world.grid_worker_b, open_round(world, place=world.grid_b)) == [world.grid_b]
-    residents = queries.not_sampled(world.community_worker, round, grid=world.grid_b)
-    n = actions.group_notice_send(actor=world.community_worker, round=round, grid=world.grid_b, residents=residents)
-    assert n == 1 and OutreachStep.objects.get().resident == world.resident_b

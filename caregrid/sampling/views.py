@@ -51,6 +51,8 @@ SAMPLE_ROWS = 100
 SEARCH_LIMIT = 20
 ROUNDS_SHOWN = 100
 PLACE_OPTIONS_LIMIT = 500
+# A round over a subdistrict covers hundreds of buildings: past this many, pick a grid to list them.
+BUILDINGS_SHOWN = 300
 
 
 def _require(user, capability: str) -> None:
@@ -169,12 +171,15 @@ def round_detail(request, pk: int):
     round = _round(request, pk)
     grids, grid = _grid_filter(request, round)
     cov = queries.coverage(request.user, round, grid=grid)
+    too_many = grid is None and len(cov.buildings) > BUILDINGS_SHOWN
     return render(
         request,
         "sampling/round.html",
         {
             "round": round,
             "cov": cov,
+            "buildings": [] if too_many else cov.buildings,
+            "buildings_hidden": len(cov.buildings) if too_many else 0,
             "grids": grids,
             "grid": grid,
             "may_manage": can(request.user, Cap.MANAGE_ROUNDS),

@@ -3,8 +3,8 @@ loader as `due_today` and kept current.
 
 - `build_day` works a whole day out (the worker does it after midnight, and again when a day is stale);
 - `refresh_residents` redoes a few residents at once (a contact recorded, a resident's categories changed);
-- `places_changed` / `rules_changed` are called by the actions that change what is due: small changes are
-  followed inside the same transaction, large ones mark the day stale for the worker (`rebuild_stale`);
+- `places_changed` follows a zone or grid change at once when it touches few residents, else marks the day
+  stale for the worker (`rebuild_stale`); `rules_changed` (mode, cadence rules) marks the day stale;
 - `ensure_day` is what a reader calls first: it builds a day nobody built yet;
 - `summarize` keeps each grid's counts (total, by category, by carer) current with its items, so a district's
   coverage and its 30-day trend read a few thousand summary rows, never the items of every resident.
@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from caregrid.people.bulk import RowInserter
-from caregrid.people.models import Resident, ResidentCategory
+from caregrid.people.models import Category, Resident, ResidentCategory
 from caregrid.places.models import Place, PlaceKind
 from caregrid.places.tree import under
 
@@ -46,8 +46,6 @@ def _with_rules() -> Q:
 
 
 def _urgent_category_ids() -> set[int]:
-    from caregrid.people.models import Category
-
     return set(Category.objects.filter(code__in=URGENT_CATEGORY_CODES).values_list("pk", flat=True))
 
 

@@ -22,8 +22,6 @@ from ..models import CarePolicy, Contact, PeriodUnit, Reached
 # Contacts due today and not made by this local time are overdue (the bureau's daily report closes then).
 DEFAULT_DUE_BY = dt.time(18, 0)
 SERIES_DAYS = 30
-# How far back "not reached twice in a row" looks for the last two attempts.
-MISSED_LOOKBACK_DAYS = 14
 
 
 def due_by() -> dt.time:
@@ -294,20 +292,6 @@ class _Loader:
             result.append(item)
         return result
 
-    def tally(self, day: dt.date) -> "SeriesPoint":
-        """Residents due, done and overdue on the day, counted without building the per-resident results."""
-        late = self._late(day)
-        due = done = 0
-        for resident, _zone, _cats, policies in self._day_rules(day):
-            if not policies:
-                continue
-            demands = [self._demand(resident.pk, policy, day) for policy in policies]
-            open_demands = [(required, made) for required, made in demands if required]
-            if open_demands:
-                due += 1
-                done += all(made >= required for required, made in open_demands)
-        return SeriesPoint(day, due, done, due - done if late else 0)
-
     def _demand(self, resident_id: int, policy: CarePolicy, day: dt.date) -> tuple[int, int]:
         """(contacts required on the day under the rule, qualifying contacts made that day)."""
         if resident_id not in self.counts:
@@ -362,13 +346,6 @@ class Tally:
     def rate(self) -> int | None:
         return round(100 * self.done / self.due) if self.due else None
 
-    def add(self, item: ResidentDue, missed: bool) -> None:
-        if item.is_due:
-            self.due += 1
-            self.done += item.is_done
-            self.overdue += item.overdue
-        self.missed_twice += missed
-
 
 @dataclass
 class SeriesPoint:
@@ -394,19 +371,6 @@ class Coverage:
     stale: bool = False  # the day's list is being rebuilt after a change of mode, rules or zones
 
 
-def care_residents(user, place: Place) -> QuerySet[Resident]:
-    """Residents under a place the user may see care rounds for (a grid finds its residents by grid_path)."""
-    path_field = "grid_path" if place.kind == PlaceKind.GRID else "place_path"
-    with_rules = ResidentCategory.objects.filter(category_id__in=CarePolicy.objects.values("category_id")).values(
-        "resident_id"
-    )
-    return (
-        scoped(user, Resident.objects.all(), Cap.VIEW_CARE)
-        .filter(under(place.path, path_field), pk__in=with_rules)
-        .order_by("place_path", "id")
-    )
-
-
 # Places at or above these kinds have their past days summarized per grid (DueSummary); finer places are
 # counted from the due items themselves.
 SUMMARIZED_KINDS = {PlaceKind.DISTRICT, PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY, PlaceKind.GRID}
@@ -423,18 +387,6 @@ def due_items(user, place: Place, day: dt.date) -> QuerySet:
     from ..models import DueItem
 
     return scoped(user, DueItem.objects.filter(day=day), Cap.VIEW_CARE).filter(under(place.path, _path_field(place)))
-
-
-def _counts() -> dict:
-    return {
-        "due": Count("id", filter=Q(required__gt=0)),
-        "done": Count("id", filter=Q(required__gt=0, met=True)),
-        "missed_twice": Count("id", filter=Q(missed__gte=2)),
-    }
-
-
-def _tally(key, label: str, due: int, done: int, missed: int, late: bool) -> Tally:
-    return Tally(key, label, due=due, done=done, overdue=(due - done) if late else 0, missed_twice=missed)
 
 
 def is_late(day: dt.date, now: dt.datetime) -> bool:
@@ -628,8 +580,3 @@ def _user_model():
     from django.contrib.auth import get_user_model
 
     return get_user_model()
-
-
-def _last_id(path: str) -> int | None:
-    parts = [p for p in (path or "").split(".") if p]
-    return int(parts[-1]) if parts else None

@@ -15,6 +15,7 @@ echo "» loading the demo district (skipped when the database has residents)"
 "$CAREGRID" seed --residents "${DEMO_RESIDENTS:-20000}" --seed 2022 --if-empty
 logins=$("$CAREGRID" demousers)
 "$CAREGRID" seedcases --if-empty
+"$CAREGRID" seedcare --if-empty
 "$CAREGRID" collectstatic --no-input -v 0
 
 WEB= WORKER=

@@ -661,6 +661,15 @@ def test_a_group_notice_is_recorded_for_every_not_sampled_resident_of_the_grid_o
     assert not OutreachStep.objects.filter(resident=world.resident_b).exists()
 
 
+def test_the_outreach_form_goes_back_only_to_a_page_of_this_site(world, login):
+    round = open_round(world)
+    response = login(world.grid_worker_a).post(
+        reverse("sampling:outreach", args=[round.pk, world.resident_a.pk]),
+        {"step": "group_notice", "next": "https://example.com/phish"},
+    )
+    assert response["Location"] == reverse("sampling:missing", args=[round.pk])
+
+
 # ---- coverage ----------------------------------------------------------------------------------------------------
 
 

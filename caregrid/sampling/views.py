@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -79,6 +80,14 @@ def _round(request, pk: int, capability: str = Cap.VIEW_CARE) -> SamplingRound:
     if round is None:
         raise Http404
     return round
+
+
+def _next(request, default: str) -> str:
+    """Where to go back to: a path on this site from the form, else the default."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
 
 
 def _page(request) -> int:
@@ -241,7 +250,9 @@ def record_new(request, pk: int):
                 messages.success(request, _("已登记%(name)s的采样") % {"name": resident.name})
         else:
             messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
-        return redirect(f"{reverse('sampling:record', args=[round.pk])}?site={form.data.get('site', '')}")
+        return redirect(
+            f"{reverse('sampling:record', args=[round.pk])}?{urlencode({'site': form.data.get('site', '')})}"
+        )
     return render(
         request,
         "sampling/record.html",
@@ -305,7 +316,7 @@ def record_result(request, pk: int, record_pk: int):
             messages.error(request, _error_text(e))
         else:
             messages.success(request, _("已更新%(name)s的检测结果") % {"name": record.resident.name})
-    return redirect(request.POST.get("next") or reverse("sampling:records", args=[round.pk]))
+    return redirect(_next(request, reverse("sampling:records", args=[round.pk])))
 
 
 @login_required
@@ -542,7 +553,8 @@ def home_add(request, pk: int):
         messages.success(request, _("已将%(n)s人加入上门采样名单") % {"n": added})
     for problem in problems:
         messages.error(request, problem)
-    return redirect(f"{reverse('sampling:home', args=[round.pk])}?grid={request.POST.get('grid', '')}")
+    grid = request.POST.get("grid", "")
+    return redirect(f"{reverse('sampling:home', args=[round.pk])}?grid={grid if grid.isdigit() else ''}")
 
 
 def _home_request(request, round: SamplingRound, request_pk: int) -> HomeSamplingRequest:
@@ -577,9 +589,9 @@ def home_sampled(request, pk: int, request_pk: int):
         messages.error(request, _error_text(e))
     else:
         messages.success(request, _("已登记%(name)s上门采样") % {"name": home_request.resident.name})
-    grid = request.POST.get("grid", "")
-    anchor = request.POST.get("building", "")
-    return redirect(f"{reverse('sampling:route', args=[round.pk])}?grid={grid if grid.isdigit() else ''}#b{anchor}")
+    grid, anchor = request.POST.get("grid", ""), request.POST.get("building", "")
+    grid, anchor = (grid if grid.isdigit() else ""), (anchor if anchor.isdigit() else "")
+    return redirect(f"{reverse('sampling:route', args=[round.pk])}?grid={grid}#b{anchor}")
 
 
 @login_required
@@ -678,7 +690,7 @@ def outreach(request, pk: int, resident_pk: int):
             _form_errors(form, e)
         else:
             messages.success(request, _("已记录对%(name)s的动员") % {"name": resident.name})
-            return redirect(request.POST.get("next") or reverse("sampling:missing", args=[round.pk]))
+            return redirect(_next(request, reverse("sampling:missing", args=[round.pk])))
     status = 400 if request.method == "POST" else 200
     return render(
         request,

@@ -38,6 +38,9 @@ def main() -> None:
 
     setup_django()
     from django.db import connection, transaction
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # load every view now, as a serving process has  # noqa: B018
     from django.utils import timezone
 
     from caregrid.accounts.actions import user_create
@@ -190,9 +193,6 @@ def main() -> None:
     figures["record_contact_p50_ms"] = round(p50, 1)
     figures["record_contact_p99_ms"] = round(p99, 1)
 
-    from django.urls import reverse
-
-    reverse("care_policies:coverage")  # a worker process has its URLs loaded before 18:00
     sweeps = []
     for _ in range(3):
         DueItem.objects.filter(day=today).update(escalated_at=None)
@@ -307,7 +307,7 @@ def _write_contacts(connection, transaction, priority, carer_of, community_path,
         "created_at",
     ]
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-    per_resident = max(1, wanted // max(1, len(priority)))
+    per_resident = -(-wanted // max(1, len(priority))) + 1  # one more: part of today's round is skipped
     today = timezone.localdate(now)
     written, batch = 0, []
     uuid_hex = connection.vendor == "sqlite"

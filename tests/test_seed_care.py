@@ -175,10 +175,16 @@ def test_residents_under_home_monitoring_get_a_five_for_one_team_and_give_their_
         cadre = CareAssignment.objects.get(resident=resident, role=CarerRole.CADRE)
         assert cadre.carer == users["community"]
 
-    ids = set(ResidentCategory.objects.filter(category__code="home_monitoring").values_list("resident_id", flat=True))
+    links = ResidentCategory.objects.filter(category__code="home_monitoring")
+    spans = {rid: (since, until) for rid, since, until in links.values_list("resident_id", "since", "until")}
+    ids = set(spans)
     reached = Contact.objects.filter(outcome="reached")
     assert reached.filter(resident_id__in=[r.pk for r in monitored]).exists()
-    assert not reached.filter(resident_id__in=ids, temperature__isnull=True).exists()
+    for contact in reached.filter(resident_id__in=ids):
+        since, until = spans[contact.resident_id]
+        day = timezone.localdate(contact.at)
+        if (since is None or since <= day) and (until is None or until >= day):
+            assert contact.temperature is not None, contact.pk
     assert not reached.exclude(resident_id__in=ids).filter(temperature__isnull=False).exists()
     assert week.temperatures == reached.filter(temperature__isnull=False).count()
     yesterday = AS_OF - dt.timedelta(days=1)

@@ -16,8 +16,8 @@ def _place_changed(sender, place, **kwargs):
 
 
 @receiver(mode_changed, dispatch_uid="care.mode_changed")
-def _mode_changed(sender, **kwargs):
-    daylist.rules_changed()
+def _mode_changed(sender, change, **kwargs):
+    daylist.rules_changed(since=change.started_at)
 
 
 @receiver(residents_changed, dispatch_uid="care.residents_changed")

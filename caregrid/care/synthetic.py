@@ -29,6 +29,7 @@ from decimal import Decimal
 
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from caregrid.accounts.audit import audit_record
@@ -44,7 +45,7 @@ from caregrid.places.models import GridType, Place, PlaceKind
 from caregrid.places.tree import ids_from_path, under
 
 from .contacts.actions import contact_record
-from .models import ContactChannel, DueItem, Reached, Wellbeing
+from .models import CarePolicy, ContactChannel, DueItem, Reached, Wellbeing
 from .policies.daylist import build_day
 from .policies.queries import ResidentDue, due_by, due_today
 from .teams.actions import FIVE_FOR_ONE, TWO_FOR_ONE, Carer, team_template_apply, template_residents
@@ -93,6 +94,7 @@ class CareSeedResult:
     home_visits: int = 0  # help requests raised for residents not reached twice in a row
     temperatures: int = 0
     days_built: int = 0
+    rules_backdated: int = 0  # default rules taken to be in force since the first seeded day
     due_today: int = 0  # residents of the district due a contact today
     door_round: object = None
     sampling_round: object = None
@@ -317,6 +319,16 @@ def _window(day: dt.date, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] |
     return (start, end) if end > start else None
 
 
+def _default_rules_from(moment: dt.datetime) -> int:
+    """A demo built today would have no cadence rules on the days it fills in: the defaults installed with the
+    database (set by nobody, none ever ended) are taken to have been in force since the first seeded day.
+    Rules anyone has set or ended are left as they are."""
+    rules = CarePolicy.objects.all()
+    if rules.filter(Q(set_by__isnull=False) | Q(valid_until__isnull=False)).exists():
+        return 0
+    return rules.filter(valid_from__gt=moment).update(valid_from=moment)
+
+
 def care_seed(
     *,
     actor,
@@ -358,6 +370,7 @@ def care_seed(
     residents = Resident.objects.filter(under(community.path, "place_path"), is_priority=True).order_by("id")
     late = timezone.localtime(now).time() >= due_by()
     with transaction.atomic():
+        result.rules_backdated = _default_rules_from(_local(first, dt.time.min))
         _teams(rng, result, staff, grids, _local(first, dt.time.min))
         round_ = _Round(rng, staff, home_monitoring)
         for offset in range(days + 1):
@@ -397,6 +410,7 @@ def care_seed(
                 "assigned": result.assigned,
                 "contacts": result.contacts,
                 "due": result.due,
+                "default_rules_backdated": result.rules_backdated,
             },
         )
     result.seconds = time.perf_counter() - started

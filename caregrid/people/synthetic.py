@@ -615,11 +615,15 @@ class DistrictBuilder:
         rng = self.rng
         plan: dict[int, dict] = {}
         order = rng.sample(range(n_comm), n_comm)
-        for ci in order[: max(1, n_comm // 50)]:  # a sealed compound, its neighbours controlled, the rest precaution
+        chosen = order[: max(1, n_comm // 50)]
+        if 0 not in chosen:  # the first community (where the demo logins work) is always one of them
+            chosen = [0, *chosen[:-1]]
+        for ci in chosen:  # a sealed compound, its neighbours controlled, the rest precaution
             plan[ci] = {"community": ZoneStatus.PRECAUTION, ("compound", 1): ZoneStatus.SEALED}
             plan[ci][("compound", 0)] = ZoneStatus.CONTROLLED
             plan[ci][("compound", 2)] = ZoneStatus.CONTROLLED
-        last = plan.setdefault(order[-1], {})
+        others = [c for c in order if c not in chosen]
+        last = plan.setdefault(others[-1] if others else order[-1], {})
         last[("building", 0, 1)] = ZoneStatus.SEALED  # one sealed building elsewhere
         last[("lifted", 1)] = ZoneStatus.LIFTED  # and a compound whose seal was lifted last week
         self.community_zones = plan
@@ -784,7 +788,9 @@ def district_seed(
         )
         zones.append((place.name, ZoneStatus.LIFTED))
     if not ModeChange.objects.exists():
-        mode_set(actor=actor, mode=Mode.EMERGENCY, reason="本土疫情应急响应，转入应急模式（合成数据）")
+        # The emergency began when the first zones were drawn.
+        began = timezone.make_aware(dt.datetime.combine(as_of - dt.timedelta(days=9), dt.time(8, 0)))
+        mode_set(actor=actor, mode=Mode.EMERGENCY, reason="本土疫情应急响应，转入应急模式（合成数据）", at=began)
     result = SeedResult(
         district=district,
         residents=residents,

@@ -196,15 +196,26 @@ def zone_set(
 
 
 @transaction.atomic
-def mode_set(*, actor, mode: str, reason: str) -> ModeChange:
+def mode_set(*, actor, mode: str, reason: str, at: dt.datetime | None = None) -> ModeChange:
+    """Switch the bureau's mode from now, or from `at` (a switch recorded late: not in the future, not before the
+    last switch)."""
     if mode not in Mode.values:
         raise ValidationError({"mode": _("未知的模式")})
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("请填写切换原因")})
+    now = timezone.now()
+    at = at or now
+    if at > now:
+        raise ValidationError({"at": _("切换时间不能晚于现在")})
+    last = ModeChange.objects.order_by("-started_at").first()
+    if last is not None and at < last.started_at:
+        raise ValidationError(
+            {"at": _("切换时间不能早于上一次切换（%(at)s）") % {"at": timezone.localtime(last.started_at)}}
+        )
     change = ModeChange.objects.create(
         mode=mode,
-        started_at=timezone.now(),
+        started_at=at,
         reason=reason,
         set_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
@@ -213,7 +224,7 @@ def mode_set(*, actor, mode: str, reason: str) -> ModeChange:
         action="mode.set",
         obj=change,
         object_repr=change.get_mode_display(),
-        changes={"mode": mode, "reason": reason},
+        changes={"mode": mode, "reason": reason, "started_at": at.isoformat()},
     )
     signals.mode_changed.send(sender=ModeChange, change=change)
     return change

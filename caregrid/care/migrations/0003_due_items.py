@@ -5,66 +5,108 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0002_default_policies'),
-        ('people', '0004_fewer_indexes'),
-        ('places', '0004_grid_leader'),
+        ("care", "0002_default_policies"),
+        ("people", "0004_fewer_indexes"),
+        ("places", "0004_grid_leader"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DueDay',
+            name="DueDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('built_at', models.DateTimeField(blank=True, null=True)),
-                ('stale_since', models.DateTimeField(blank=True, null=True)),
-                ('summarized_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(unique=True)),
+                ("built_at", models.DateTimeField(blank=True, null=True)),
+                ("stale_since", models.DateTimeField(blank=True, null=True)),
+                ("summarized_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DueSummary',
+            name="DueSummary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('group_path', models.CharField(max_length=255)),
-                ('dim', models.CharField(blank=True, default='', max_length=8)),
-                ('key', models.CharField(blank=True, default='', max_length=200)),
-                ('due', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('missed_twice', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("group_path", models.CharField(max_length=255)),
+                ("dim", models.CharField(blank=True, default="", max_length=8)),
+                ("key", models.CharField(blank=True, default="", max_length=200)),
+                ("due", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("missed_twice", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'dim', 'group_path'], name='care_duesum_path_idx', opclasses=['', '', 'varchar_pattern_ops'])],
-                'constraints': [models.UniqueConstraint(fields=('day', 'group_path', 'dim', 'key'), name='care_duesummary_day_group')],
+                "indexes": [
+                    models.Index(
+                        fields=["day", "dim", "group_path"],
+                        name="care_duesum_path_idx",
+                        opclasses=["", "", "varchar_pattern_ops"],
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "group_path", "dim", "key"), name="care_duesummary_day_group"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DueItem',
+            name="DueItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('place_path', models.CharField(max_length=255)),
-                ('grid_path', models.CharField(blank=True, default='', max_length=255)),
-                ('group_path', models.CharField(max_length=255)),
-                ('zone', models.CharField(blank=True, choices=[('sealed', '封控区'), ('controlled', '管控区'), ('precaution', '防范区'), ('lifted', '已解封')], default='', max_length=16)),
-                ('categories', models.CharField(blank=True, default='', max_length=255)),
-                ('carers', models.CharField(blank=True, default='', max_length=500)),
-                ('required', models.PositiveSmallIntegerField(default=0)),
-                ('done', models.PositiveSmallIntegerField(default=0)),
-                ('met', models.BooleanField(default=False)),
-                ('urgent', models.BooleanField(default=False)),
-                ('missed', models.PositiveSmallIntegerField(default=0)),
-                ('last_contact_at', models.DateTimeField(blank=True, null=True)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('district', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='places.place')),
-                ('resident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='people.resident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("place_path", models.CharField(max_length=255)),
+                ("grid_path", models.CharField(blank=True, default="", max_length=255)),
+                ("group_path", models.CharField(max_length=255)),
+                (
+                    "zone",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("sealed", "封控区"),
+                            ("controlled", "管控区"),
+                            ("precaution", "防范区"),
+                            ("lifted", "已解封"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("categories", models.CharField(blank=True, default="", max_length=255)),
+                ("carers", models.CharField(blank=True, default="", max_length=500)),
+                ("required", models.PositiveSmallIntegerField(default=0)),
+                ("done", models.PositiveSmallIntegerField(default=0)),
+                ("met", models.BooleanField(default=False)),
+                ("urgent", models.BooleanField(default=False)),
+                ("missed", models.PositiveSmallIntegerField(default=0)),
+                ("last_contact_at", models.DateTimeField(blank=True, null=True)),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "district",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="places.place"
+                    ),
+                ),
+                (
+                    "resident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="people.resident"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'place_path'], name='care_due_day_path_idx', opclasses=['', 'varchar_pattern_ops']), models.Index(fields=['day', 'grid_path'], name='care_due_day_grid_idx', opclasses=['', 'varchar_pattern_ops']), models.Index(fields=['day', 'group_path'], name='care_due_day_group_idx')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'resident'), name='care_dueitem_day_resident')],
+                "indexes": [
+                    models.Index(
+                        fields=["day", "place_path"],
+                        name="care_due_day_path_idx",
+                        opclasses=["", "varchar_pattern_ops"],
+                    ),
+                    models.Index(
+                        fields=["day", "grid_path"], name="care_due_day_grid_idx", opclasses=["", "varchar_pattern_ops"]
+                    ),
+                    models.Index(fields=["day", "group_path"], name="care_due_day_group_idx"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("day", "resident"), name="care_dueitem_day_resident")],
             },
         ),
     ]

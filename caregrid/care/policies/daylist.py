@@ -299,13 +299,14 @@ def places_changed(place: Place, *, now: dt.datetime | None = None) -> None:
         refresh_residents(Resident.objects.filter(pk__in=ids), day, now=now)
 
 
-def rules_changed(*, now: dt.datetime | None = None) -> None:
-    """The mode, a cadence rule or a category changed: today's list is stale. A reader rebuilds a small one at
-    once (ensure_day); the worker rebuilds a large one."""
+def rules_changed(*, since: dt.datetime | None = None, now: dt.datetime | None = None) -> None:
+    """The mode, a cadence rule or a category changed (from `since`, by default now): the lists of the days
+    from then to today are stale. A reader rebuilds a small one at once (ensure_day); the worker a large one."""
     now = now or timezone.now()
-    day = timezone.localdate(now)
-    if DueDay.objects.filter(day=day, built_at__isnull=False).exists():
-        mark_stale(day, now=now)
+    first = timezone.localdate(since or now)
+    days = DueDay.objects.filter(day__gte=first, day__lte=timezone.localdate(now), stale_since__isnull=True)
+    if days.update(stale_since=now):
+        _enqueue_rebuild()
 
 
 def ensure_day(day: dt.date, *, now: dt.datetime | None = None) -> DueDay:

@@ -540,10 +540,12 @@ def coverage_series(user, place: Place, day: dt.date, *, now: dt.datetime, summa
 
     first = day - dt.timedelta(days=SERIES_DAYS - 1)
     days = [first + dt.timedelta(days=i) for i in range(SERIES_DAYS)]
-    built = set(
-        DueDay.objects.filter(day__gte=first, day__lte=day, built_at__isnull=False).values_list("day", flat=True)
+    ready = set(
+        DueDay.objects.filter(
+            day__gte=first, day__lte=day, built_at__isnull=False, stale_since__isnull=True
+        ).values_list("day", flat=True)
     )
-    missing = [d for d in days if d not in built]
+    missing = [d for d in days if d not in ready]
     if missing and DueItem.objects.filter(day=day).count() <= inline_limit():
         for d in missing:
             ensure_day(d, now=now)

@@ -39,9 +39,13 @@ def inline_limit() -> int:
     return getattr(settings, "CAREGRID_CARE_INLINE_REFRESH", INLINE_LIMIT_DEFAULT)
 
 
+def _rule_categories() -> list[int]:
+    return sorted(set(CarePolicy.objects.values_list("category_id", flat=True)))
+
+
 def _with_rules() -> Q:
     """Residents holding a category some cadence rule names (the only ones a day can ask a contact of)."""
-    links = ResidentCategory.objects.filter(category_id__in=CarePolicy.objects.values("category_id"))
+    links = ResidentCategory.objects.filter(category_id__in=_rule_categories())
     return Q(pk__in=links.values("resident_id"))
 
 
@@ -259,7 +263,12 @@ def refresh_residents(residents, day: dt.date | None = None, *, now: dt.datetime
     if not listed:
         return
     ids = [r.pk for r in listed]
-    with_rules = set(Resident.objects.filter(_with_rules(), pk__in=ids).values_list("pk", flat=True))
+    # Looked up from the residents' own category links (a subquery over every link of a city is slow).
+    with_rules = set(
+        ResidentCategory.objects.filter(resident_id__in=ids, category_id__in=_rule_categories()).values_list(
+            "resident_id", flat=True
+        )
+    )
     fresh = _resident_rows(Resident.objects.filter(pk__in=with_rules))
     span = Q(resident_id__in=ids)
     items = list(_items(fresh, Q(resident_id__in=[r.pk for r in fresh]), day, now, _urgent_category_ids()))

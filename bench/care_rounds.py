@@ -44,7 +44,7 @@ def main() -> None:
     from django.utils import timezone
 
     from caregrid.accounts.actions import user_create
-    from caregrid.accounts.models import Role, User
+    from caregrid.accounts.models import Role, RoleAssignment, User
     from caregrid.care.contacts.actions import contact_record
     from caregrid.care.models import CareAssignment, DueDay, DueItem
     from caregrid.care.policies import daylist, queries
@@ -72,6 +72,17 @@ def main() -> None:
         [User(username=f"carer{c.pk}", full_name=f"网格员{c.pk}", password="!") for c in communities]
     )
     carer_of = {c.path: u for c, u in zip(communities, carers, strict=True)}
+    # Whom the evening sweep tells: two staff members per community, and a leader for every grid (its
+    # community's carer).
+    pairs = [(c, k) for c in communities for k in (1, 2)]
+    staff = User.objects.bulk_create(
+        [User(username=f"staff{c.pk}-{k}", email=f"staff{c.pk}-{k}@example.org", password="!") for c, k in pairs]
+    )
+    RoleAssignment.objects.bulk_create(
+        [RoleAssignment(user=u, role=Role.COMMUNITY_STAFF, place=c) for (c, _k), u in zip(pairs, staff, strict=True)]
+    )
+    for c in communities:
+        Place.objects.filter(kind=PlaceKind.GRID, path__startswith=c.path).update(leader=carer_of[c.path])
 
     def community_path(path: str) -> str:
         return ".".join(path.split(".")[:3]) + "."
@@ -193,12 +204,13 @@ def main() -> None:
     figures["record_contact_p50_ms"] = round(p50, 1)
     figures["record_contact_p99_ms"] = round(p99, 1)
 
-    sweeps = []
+    sweeps, first_sweep = [], None
     for _ in range(3):
         DueItem.objects.filter(day=today).update(escalated_at=None)
         t0 = time.perf_counter()
         swept = sweep_overdue(now=evening)
         sweeps.append(time.perf_counter() - t0)
+        first_sweep = first_sweep if sweeps[1:] else swept
     sweep_s = max(sweeps)
     rows.append(
         ("18:00 escalation sweep (s)", sweep_s, max(sweeps), float("nan"), "—", f"{sweep_s / SWEEP_TARGET_S:.2f}")
@@ -207,8 +219,8 @@ def main() -> None:
     print()
     print(
         f"community {community.name}: {community_due:,} residents on today's list; "
-        f"district: {DueItem.objects.filter(day=today).count():,}; escalated {swept.escalated:,} residents "
-        f"in {swept.grids:,} places"
+        f"district: {DueItem.objects.filter(day=today).count():,}; the first sweep escalated {first_sweep.escalated:,} "
+        f"residents in {first_sweep.grids:,} places and made {first_sweep.notified:,} notifications"
     )
     print_table(
         ["case", "p50", "p95/p99/max", "baseline p50", "× baseline", "÷ target"],

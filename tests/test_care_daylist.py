@@ -200,3 +200,16 @@ def test_a_build_that_died_is_started_again_by_the_next_reader(emergency):
     DueDay.objects.create(day=today, stale_since=timezone.now() - dt.timedelta(hours=1))
     cov = queries.coverage(world.community_worker, world.community)
     assert not cov.stale and cov.total.due == 2
+
+
+def test_the_evening_escalation_is_emailed_to_those_with_an_address(
+    emergency, mailoutbox, django_capture_on_commit_callbacks
+):
+    world = emergency
+    world.community_worker.email = "zhang@example.org"
+    world.community_worker.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweep_overdue(now=local(timezone.localdate(), 18, 5))
+    assert result.notified == 2
+    assert sorted(m.subject for m in mailoutbox) == ["第一网格今日1人未按时联系", "第二网格今日1人未按时联系"]
+    assert all(m.to == ["zhang@example.org"] for m in mailoutbox)

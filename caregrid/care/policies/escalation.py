@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from caregrid.accounts.audit import audit_record
-from caregrid.accounts.models import Role
-from caregrid.accounts.notify import notify, staff_at
+from caregrid.accounts.models import Role, RoleAssignment
+from caregrid.accounts.notify import Message, notify_many
 from caregrid.places.models import Place
 
 from ..models import DueItem
@@ -49,6 +49,7 @@ def sweep_overdue(*, now: dt.datetime | None = None) -> EscalationResult:
         result.skipped_before_cutoff = True
         return result
     ensure_day(day, now=now)
+    coverage_url = reverse("care_policies:coverage")
     with transaction.atomic():
         lock_day(day)  # refreshes of the day's items wait; they keep the marks made here
         pending = DueItem.objects.filter(day=day, required__gt=0, met=False, escalated_at__isnull=True)
@@ -59,35 +60,37 @@ def sweep_overdue(*, now: dt.datetime | None = None) -> EscalationResult:
             return result
         result.escalated = pending.update(escalated_at=now)
         places = _places_by_path({g for g, _c in groups} | {c for _g, c in groups})
+        community_ids = {places[c].pk for _g, c in groups if c in places}
+        staff: dict[int, list] = defaultdict(list)
+        for assignment in RoleAssignment.objects.filter(
+            place_id__in=community_ids, role=Role.COMMUNITY_STAFF, user__is_active=True
+        ).select_related("user"):
+            staff[assignment.place_id].append(assignment.user)
+        messages = []
         for (grid_path, community_path), count in sorted(groups.items()):
             grid = places.get(grid_path)
             community = places.get(community_path)
+            where = grid or community
+            if where is None:
+                continue
             recipients = []
             if grid is not None and grid.leader_id and grid.leader.is_active:
                 recipients.append(grid.leader)
             if community is not None:
-                recipients += staff_at([community.pk], [Role.COMMUNITY_STAFF])
-            where = grid or community
-            if where is None:
-                continue
+                recipients += staff.get(community.pk, [])
             result.grids += 1
             result.by_grid[where.name] = count
-            title = _("%(place)s今日%(n)s人未按时联系") % {"place": where.name, "n": count}
-            body = _("截至%(time)s，%(place)s仍有%(n)s名重点人员未完成今日联系，请尽快安排。") % {
-                "time": due_by().strftime("%H:%M"),
-                "place": where.name,
-                "n": count,
-            }
-            url = f"{reverse('care_policies:coverage')}?place={where.pk}&date={day.isoformat()}#coverage-overdue"
-            made = notify(
-                recipients,
-                kind=NOTIFICATION_KIND,
-                title=title,
-                body=body,
-                url=url,
-                object_key=f"{day.isoformat()}:{where.pk}:{now.strftime('%H%M')}",
+            messages.append(
+                Message(
+                    users=recipients,
+                    title=_("%(place)s今日%(n)s人未按时联系") % {"place": where.name, "n": count},
+                    body=_("截至%(time)s，%(place)s仍有%(n)s名重点人员未完成今日联系，请尽快安排。")
+                    % {"time": due_by().strftime("%H:%M"), "place": where.name, "n": count},
+                    url=f"{coverage_url}?place={where.pk}&date={day.isoformat()}#coverage-overdue",
+                    object_key=f"{day.isoformat()}:{where.pk}:{now.strftime('%H%M')}",
+                )
             )
-            result.notified += len(made)
+        result.notified = notify_many(messages, kind=NOTIFICATION_KIND)
         audit_record(
             actor=None,
             action="care.overdue_escalate",

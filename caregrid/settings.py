@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CAREGRID_VAR", BASE_DIR / "var"))
@@ -211,8 +212,18 @@ CAREGRID_PERIODIC_TASKS = [
 ]
 # Care rounds: a change touching more residents than this (zone, mode, rules) is left to the worker.
 CAREGRID_CARE_INLINE_REFRESH = int(os.environ.get("CAREGRID_CARE_INLINE_REFRESH", "3000"))
+
+
 # Care rounds: contacts due today count as overdue after this local time (the evening escalation too).
-CAREGRID_CARE_DUE_BY = dt.time(18, 0)
+def _local_time(name: str, default: str) -> dt.time:
+    value = os.environ.get(name, default)
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a time of day like 18:00, not {value!r}") from None
+
+
+CAREGRID_CARE_DUE_BY = _local_time("CAREGRID_CARE_DUE_BY", "18:00")
 # Public help form: requests accepted per client address per hour.
 CAREGRID_PUBLIC_FORM_PER_HOUR = int(os.environ.get("CAREGRID_PUBLIC_FORM_PER_HOUR", "5"))
 # Public status page: lookups per client address per hour (counted per process with the local-memory cache).

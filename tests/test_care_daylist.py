@@ -213,3 +213,16 @@ def test_the_evening_escalation_is_emailed_to_those_with_an_address(
     assert result.notified == 2
     assert sorted(m.subject for m in mailoutbox) == ["第一网格今日1人未按时联系", "第二网格今日1人未按时联系"]
     assert all(m.to == ["zhang@example.org"] for m in mailoutbox)
+
+
+def test_a_large_districts_day_never_listed_is_not_worked_out_inside_a_page(emergency, settings, login):
+    world = emergency
+    settings.CAREGRID_CARE_INLINE_REFRESH = 0
+    today = timezone.localdate()
+    daylist.build_day(today)
+    long_ago = today - dt.timedelta(days=60)
+    cov = queries.coverage(world.community_worker, world.community, long_ago)
+    assert cov.unlisted and cov.total.due == 0
+    assert not DueDay.objects.filter(day=long_ago).exists()
+    page = login(world.community_worker).get(f"/care/policies/coverage/?place={world.community.pk}&date={long_ago}")
+    assert "这一天没有保存应联系名单" in page.text

@@ -369,6 +369,7 @@ class Coverage:
     by_children: bool = False  # by_grid counts the places one level down (above a community)
     listed: bool = True  # the names are listed (a community or finer)
     stale: bool = False  # the day's list is being rebuilt after a change of mode, rules or zones
+    unlisted: bool = False  # no list was kept for that day
 
 
 # Places at or above these kinds have their past days summarized per grid (DueSummary); finer places are
@@ -398,10 +399,8 @@ def is_late(day: dt.date, now: dt.datetime) -> bool:
 def overdue_items(user, place: Place, day: dt.date, *, now: dt.datetime | None = None) -> QuerySet:
     """Residents still owed a contact on the day (whether or not the cut-off has passed), most at risk first:
     urgent categories, sealed then controlled zones, the longest since the last reached contact."""
-    from .daylist import ensure_day
-
     now = now or timezone.now()
-    ensure_day(day, now=now)
+    _day_state(day, now)
     zone_rank = Case(
         When(zone="sealed", then=Value(0)),
         When(zone="controlled", then=Value(1)),
@@ -428,11 +427,9 @@ def coverage(user, place: Place, day: dt.date | None = None, *, now: dt.datetime
     down above a community), by carer and by category — with the last 30 days' series. A grid, community or
     larger place the user sees whole is read from the per-grid summaries; a finer place or a partial view from
     the due items themselves."""
-    from .daylist import ensure_day
-
     now = now or timezone.now()
     day = day or timezone.localdate(now)
-    state = ensure_day(day, now=now)
+    state = _day_state(day, now)
     late = is_late(day, now)
     summarized = place.kind in SUMMARIZED_KINDS and _sees_all_under(user, place)
     counts = _summary_counts(place, day) if summarized else _item_counts(user, place, day)
@@ -497,7 +494,22 @@ def coverage(user, place: Place, day: dt.date | None = None, *, now: dt.datetime
         by_children=by_children,
         listed=listed,
         stale=state.stale_since is not None,
+        unlisted=state.built_at is None and state.stale_since is None,
     )
+
+
+def _day_state(day: dt.date, now: dt.datetime):
+    """The day's list, built first when it is today or the district is small; a large district's day that
+    was never listed (before the lists were kept) is not worked out inside a page request."""
+    from ..models import DueDay, DueItem
+    from .daylist import ensure_day, inline_limit
+
+    state = DueDay.objects.filter(day=day).first()
+    if state is not None or day == timezone.localdate(now):
+        return ensure_day(day, now=now)
+    if DueItem.objects.filter(day=timezone.localdate(now)).count() <= inline_limit():
+        return ensure_day(day, now=now)
+    return DueDay(day=day)
 
 
 def _add(tally: Tally, due: int, done: int, missed: int, late: bool) -> None:
@@ -546,7 +558,7 @@ def coverage_series(user, place: Place, day: dt.date, *, now: dt.datetime, summa
         ).values_list("day", flat=True)
     )
     missing = [d for d in days if d not in ready]
-    if missing and DueItem.objects.filter(day=day).count() <= inline_limit():
+    if missing and DueItem.objects.filter(day=timezone.localdate(now)).count() <= inline_limit():
         for d in missing:
             ensure_day(d, now=now)
     points: dict[dt.date, tuple[int, int]] = {d: (0, 0) for d in days}

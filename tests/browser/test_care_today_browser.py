@@ -86,3 +86,26 @@ def test_tapping_call_shows_the_full_number_as_a_phone_link(bworld, page_for):
     card = page.locator(".ct-card", has_text="王秀英")
     card.get_by_role("button", name="拨打 138****5678").click()
     expect(card.locator('a[href="tel:13812345678"]')).to_have_text("13812345678")
+
+
+def test_a_queued_contact_refused_by_the_server_opens_its_card_with_the_reason(bworld, page_for):
+    page = _today(bworld, page_for)
+    expect(page.locator(".ct-card", has_text="王秀英")).to_be_visible()
+    item = {
+        "client_id": "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
+        "at": "2026-01-05T09:30:00+08:00",
+        "resident": bworld.resident_a.pk,
+        "channel": "phone",
+        "outcome": "reached",
+        "wellbeing": "fine",
+        "needs": [],
+        "temperature": "45.0",
+        "note": "",
+    }
+    key = f"caregrid.care.queue.{bworld.grid_worker_a.pk}"
+    page.evaluate("([key, item]) => localStorage.setItem(key, JSON.stringify([item]))", [key, item])
+    page.reload()
+    card = page.locator(".ct-card", has_text="王秀英")
+    expect(card.locator(".ct-errors")).to_contain_text("体温须在34.0至43.0℃之间")
+    expect(card.get_by_role("button", name="保存记录")).to_be_visible()
+    assert not Contact.objects.exists()

@@ -57,6 +57,7 @@
     if (!card) return;
     card.classList.remove("ct-done", "ct-pending");
     const more = card.querySelector(".ct-more");
+    formIn(more);
     more.open = true;
     const fields = (body && body.fields) || {};
     const lines = Object.values(fields);
@@ -172,6 +173,25 @@
         });
     }
   });
+
+  // The detailed form is one template, put into a card the first time its "more" opens.
+  const template = document.getElementById("ct-form-template");
+  const formIn = (more) => {
+    let form = more.querySelector(".ct-form");
+    if (!form) {
+      more.querySelector("summary").after(template.content.cloneNode(true));
+      form = more.querySelector(".ct-form");
+    }
+    return form;
+  };
+  root.addEventListener(
+    "toggle",
+    (event) => {
+      const more = event.target;
+      if (more.classList && more.classList.contains("ct-more") && more.open) formIn(more);
+    },
+    true,
+  );
 
   root.addEventListener("submit", (event) => {
     const form = event.target.closest(".ct-form");

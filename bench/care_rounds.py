@@ -41,6 +41,10 @@ def main() -> None:
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # load every view now, as a serving process has  # noqa: B018
+    from django.conf import settings
+
+    # The sweep's emails are built and handed to the backend, kept in memory rather than printed here.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from django.utils import timezone
 
     from caregrid.accounts.actions import user_create

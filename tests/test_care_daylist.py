@@ -226,3 +226,12 @@ def test_a_large_districts_day_never_listed_is_not_worked_out_inside_a_page(emer
     assert not DueDay.objects.filter(day=long_ago).exists()
     page = login(world.community_worker).get(f"/care/policies/coverage/?place={world.community.pk}&date={long_ago}")
     assert "这一天没有保存应联系名单" in page.text
+
+
+def test_english_coverage_names_categories_in_english(emergency, login):
+    world = emergency
+    client = login(world.community_worker)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/care/policies/coverage/?place={world.community.pk}")
+    alone = Category.objects.get(code="elderly_alone")
+    assert alone.name_en and alone.name_en in page.text

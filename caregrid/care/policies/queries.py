@@ -459,7 +459,7 @@ def coverage(user, place: Place, day: dt.date | None = None, *, now: dt.datetime
     for key, tally in categories.items():
         category = category_names.get(int(key))
         if category is not None:
-            tally.key, tally.label = category.pk, category.name
+            tally.key, tally.label = category.pk, category.label
             by_category.append((category.sort_order, category.code, tally))
     users = _user_model().objects.in_bulk([int(k[1:]) for k in carers if k.startswith("u")])
     for key, tally in carers.items():

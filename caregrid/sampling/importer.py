@@ -24,7 +24,17 @@ from caregrid.accounts.models import AuditEvent
 from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import scoped
 from caregrid.people.bulk import RowInserter
-from caregrid.people.ledger.reader import HEADER_SCAN_ROWS, LedgerFileError, _raw_rows, header_key, is_blank, is_footer
+from caregrid.people.ledger.reader import (
+    HEADER_SCAN_ROWS,
+    LedgerFileError,
+    find_header,
+    header_key,
+    is_blank,
+    is_footer,
+    raw_rows,
+)
+from caregrid.people.ledger.reader import parse_sheet_time as parse_time
+from caregrid.people.ledger.reader import sheet_cell as _cell
 from caregrid.people.models import Resident
 from caregrid.people.validation import FieldProblem, clean_name, clean_text, parse_id_number
 
@@ -63,12 +73,6 @@ RESULT_WORDS: dict[str, tuple[str, ...]] = {
 }
 _RESULT = {clean_text(w).lower().replace(" ", ""): code for code, words in RESULT_WORDS.items() for w in words}
 HOME_SITE = re.compile(r"上门|入户")
-
-_DATETIME = re.compile(
-    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-    r"(?:[\sT]*(\d{1,2})[:：时点](\d{1,2})(?:[:：分](\d{1,2})(?:\.\d+)?秒?)?分?)?$"
-)
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
 
 
 class ResultsFileError(LedgerFileError):
@@ -135,53 +139,15 @@ def result_code(value) -> str | None:
     return _RESULT.get(clean_text(value).lower().replace(" ", "").replace("（", "(").replace("）", ")"))
 
 
-def parse_time(value) -> dt.datetime | None:
-    """A sampling time as testing systems write it: a spreadsheet date, "2022-04-10 08:15[:30]", "2022/4/10 8:15",
-    "2022年4月10日 8时15分", "20220410081530". None when it cannot be read."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime.combine(value, dt.time())
-    else:
-        text = clean_text(value).replace("：", ":")
-        m = _DATETIME.match(text) or _COMPACT.match(text)
-        if m is None:
-            return None
-        try:
-            moment = dt.datetime(*[int(p) if p else 0 for p in m.groups()])
-        except ValueError:
-            return None
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
 def _layout(head: list[list]) -> tuple[dict[str, int], dict[str, str], int]:
-    best, best_found = -1, {}
-    for i, row in enumerate(head[:HEADER_SCAN_ROWS]):
-        found: dict[str, int] = {}
-        for col, value in enumerate(row):
-            name = _HEADER_TO_FIELD.get(header_key(value)) if value not in ("", None) else None
-            if name and name not in found:
-                found[name] = col
-        if len(found) > len(best_found):
-            best, best_found = i, found
-    if best < 0 or len(best_found) < 2:
-        raise ResultsFileError(_("没有找到表头：前%(n)d行中没有“身份证号”“检测结果”等列名") % {"n": HEADER_SCAN_ROWS})
-    missing = [f for f in REQUIRED_COLUMNS if f not in best_found]
-    if missing:
-        names = "、".join(f"“{HEADERS[f][0]}”" for f in missing)
-        raise ResultsFileError(_("表头中缺少%(columns)s列") % {"columns": names})
-    labels = {f: str(head[best][col]).strip() for f, col in best_found.items()}
-    return best_found, labels, best + 1
+    return find_header(
+        head,
+        _HEADER_TO_FIELD,
+        headers=HEADERS,
+        required=REQUIRED_COLUMNS,
+        error=ResultsFileError,
+        not_found=_("没有找到表头：前%(n)d行中没有“身份证号”“检测结果”等列名") % {"n": HEADER_SCAN_ROWS},
+    )
 
 
 @dataclass
@@ -198,7 +164,7 @@ class _Pending:
 def check_file(user, round: SamplingRound, path: Path, *, now: dt.datetime | None = None) -> ResultsReport:
     """Read and check every row against the round without writing."""
     now = now or timezone.now()
-    raw = _raw_rows(Path(path))
+    raw = raw_rows(Path(path))
     head: list[list] = []
     for row in raw:
         head.append(row)

@@ -22,11 +22,14 @@ from caregrid.accounts.scope import can
 from caregrid.people.ledger.reader import (
     HEADER_SCAN_ROWS,
     LedgerFileError,
-    _raw_rows,
+    find_header,
     header_key,
     is_blank,
     is_footer,
+    raw_rows,
 )
+from caregrid.people.ledger.reader import parse_sheet_time as parse_time
+from caregrid.people.ledger.reader import sheet_cell as _cell
 from caregrid.people.validation import clean_phone, clean_text
 from caregrid.places.models import Place, PlaceKind
 
@@ -83,11 +86,6 @@ URGENCY_NAMES: dict[str, tuple[str, ...]] = {
 # "民政-社会救助-临时救助", "就医/血透": the finest part is tried first.
 _CATEGORY_PARTS = re.compile(r"[-－—/／>＞、|｜]+")
 
-_DATETIME = re.compile(
-    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-    r"(?:[\sT]*(\d{1,2})[:：时点](\d{1,2})(?:[:：分](\d{1,2})秒?)?分?)?$"
-)
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
 _DURATION = re.compile(r"^(\d{1,3})\s*(个)?\s*(分钟|小时|工作日|天|日)(?:内)?$")
 
 
@@ -156,56 +154,14 @@ class ReferralReport:
 
 
 def _layout(head: list[list]) -> tuple[dict[str, int], dict[str, str], int]:
-    """(field → column, field → header as written, number of rows up to the header) from the first rows."""
-    best, best_found = -1, {}
-    for i, row in enumerate(head[:HEADER_SCAN_ROWS]):
-        found: dict[str, int] = {}
-        for col, value in enumerate(row):
-            name = _HEADER_TO_FIELD.get(header_key(value)) if value not in ("", None) else None
-            if name and name not in found:
-                found[name] = col
-        if len(found) > len(best_found):
-            best, best_found = i, found
-    if best < 0 or len(best_found) < 2:
-        raise ReferralFileError(_("没有找到表头：前%(n)d行中没有“工单编号”“诉求内容”等列名") % {"n": HEADER_SCAN_ROWS})
-    missing = [f for f in REQUIRED_COLUMNS if f not in best_found]
-    if missing:
-        names = "、".join(f"“{HEADERS[f][0]}”" for f in missing)
-        raise ReferralFileError(_("表头中缺少%(columns)s列") % {"columns": names})
-    labels = {f: str(head[best][col]).strip() for f, col in best_found.items()}
-    return best_found, labels, best + 1
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
-def parse_time(value) -> dt.datetime | None:
-    """A call time as 12345 exports write it: a spreadsheet date, "2022-04-10 08:15[:30]", "2022/4/10 8:15",
-    "2022年4月10日 8时15分", "20220410081530". None when it cannot be read."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime.combine(value, dt.time())
-    else:
-        text = clean_text(value).replace("：", ":")
-        m = _DATETIME.match(text) or _COMPACT.match(text)
-        if m is None:
-            return None
-        parts = [int(p) if p else 0 for p in m.groups()]
-        try:
-            moment = dt.datetime(*parts)
-        except ValueError:
-            return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+    return find_header(
+        head,
+        _HEADER_TO_FIELD,
+        headers=HEADERS,
+        required=REQUIRED_COLUMNS,
+        error=ReferralFileError,
+        not_found=_("没有找到表头：前%(n)d行中没有“工单编号”“诉求内容”等列名") % {"n": HEADER_SCAN_ROWS},
+    )
 
 
 def _add_workdays(start: dt.datetime, days: int) -> dt.datetime:
@@ -286,7 +242,7 @@ class _Names:
 def check_file(path: Path, *, now: dt.datetime | None = None) -> ReferralReport:
     """Read and check every row without writing: rejected rows, warnings, referrals already logged."""
     now = now or timezone.now()
-    raw = _raw_rows(Path(path))
+    raw = raw_rows(Path(path))
     head: list[list] = []
     for row in raw:
         head.append(row)

@@ -3,13 +3,17 @@ maps header name variants to fields, and yields data rows with the row number Ex
 
 import codecs
 import csv
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from caregrid.people.validation import clean_text
 
 # Field → the header texts that name it (compared after normalising, see `header_key`).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -163,7 +167,7 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 SUFFIXES = SPREADSHEET_SUFFIXES | {".csv", ".txt"}
 
 
-def _raw_rows(path: Path) -> Iterator[list]:
+def raw_rows(path: Path) -> Iterator[list]:
     suffix = path.suffix.lower()
     if suffix in SPREADSHEET_SUFFIXES:
         from python_calamine import CalamineWorkbook
@@ -195,7 +199,7 @@ class LedgerRows:
 
 
 def open_ledger(path: Path) -> LedgerRows:
-    raw = _raw_rows(Path(path))
+    raw = raw_rows(Path(path))
     head: list[list] = []
     for row in raw:
         head.append(row)
@@ -219,3 +223,67 @@ def count_data_rows(path: Path) -> int:
     """Rows below the header (blank and footer rows excluded); for progress bars."""
     ledger = open_ledger(path)
     return sum(1 for _n, row in ledger.rows if not is_blank(row) and not is_footer(row))
+
+
+# ---- other spreadsheets read with the same reader (12345 referrals, testing results) --------------------
+
+_DATETIME = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:[\sT]*(\d{1,2})[:：时点](\d{1,2})(?:[:：分](\d{1,2})(?:\.\d+)?秒?)?分?)?$"
+)
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
+
+
+def sheet_cell(value) -> str:
+    """A cell as text: whole numbers without ".0", date-times as "2022-04-10 08:15:00"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def parse_sheet_time(value) -> dt.datetime | None:
+    """A time as exports write it: a spreadsheet date, "2022-04-10 08:15[:30]", "2022/4/10 8:15",
+    "2022年4月10日 8时15分", "20220410081530". Local time when no zone is given; None when it cannot be read."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    else:
+        text = clean_text(value).replace("：", ":")
+        m = _DATETIME.match(text) or _COMPACT.match(text)
+        if m is None:
+            return None
+        try:
+            moment = dt.datetime(*[int(p) if p else 0 for p in m.groups()])
+        except ValueError:
+            return None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def find_header(
+    head: list[list], header_to_field: dict[str, str], *, headers: dict, required, error: type, not_found: str
+) -> tuple[dict[str, int], dict[str, str], int]:
+    """The header row among the first rows: (field → column, field → header as written, rows up to the header).
+    `header_to_field` maps header_key(name) to a field; `headers` gives each field's names, the first shown in
+    the message naming missing required columns; `not_found` is the message when no row names two fields."""
+    best, best_found = -1, {}
+    for i, row in enumerate(head[:HEADER_SCAN_ROWS]):
+        found: dict[str, int] = {}
+        for col, value in enumerate(row):
+            name = header_to_field.get(header_key(value)) if value not in ("", None) else None
+            if name and name not in found:
+                found[name] = col
+        if len(found) > len(best_found):
+            best, best_found = i, found
+    if best < 0 or len(best_found) < 2:
+        raise error(not_found)
+    missing = [f for f in required if f not in best_found]
+    if missing:
+        names = "、".join(f"“{headers[f][0]}”" for f in missing)
+        raise error(_("表头中缺少%(columns)s列") % {"columns": names})
+    labels = {f: str(head[best][col]).strip() for f, col in best_found.items()}
+    return best_found, labels, best + 1

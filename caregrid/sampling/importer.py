@@ -9,7 +9,6 @@ writes nothing the second time. A new positive result notifies the community's s
 """
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,9 @@ from caregrid.accounts.scope import scoped
 from caregrid.people.bulk import RowInserter
 from caregrid.people.ledger.reader import (
     HEADER_SCAN_ROWS,
+    Issue,
     LedgerFileError,
+    file_sha256,
     find_header,
     header_key,
     is_blank,
@@ -77,17 +78,6 @@ HOME_SITE = re.compile(r"上门|入户")
 
 class ResultsFileError(LedgerFileError):
     """The file cannot be read as a results file at all (not a row problem)."""
-
-
-@dataclass
-class Issue:
-    row: int
-    column: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
 @dataclass
@@ -323,14 +313,6 @@ def _match(user, round: SamplingRound, pending: list[_Pending], labels: dict, re
                     tube_code=p.tube_code,
                 )
             )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _imported_before(round: SamplingRound, sha256: str) -> str:

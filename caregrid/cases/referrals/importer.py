@@ -7,7 +7,6 @@ Files come as 12345 platforms export them: a title row or two above the header, 
 """
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,9 @@ from caregrid.accounts.roles import Cap
 from caregrid.accounts.scope import can
 from caregrid.people.ledger.reader import (
     HEADER_SCAN_ROWS,
+    Issue,
     LedgerFileError,
+    file_sha256,
     find_header,
     header_key,
     is_blank,
@@ -91,17 +92,6 @@ _DURATION = re.compile(r"^(\d{1,3})\s*(个)?\s*(分钟|小时|工作日|天|日)
 
 class ReferralFileError(LedgerFileError):
     """The file cannot be read as a referral batch at all (not a row problem)."""
-
-
-@dataclass
-class Issue:
-    row: int
-    column: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
 @dataclass
@@ -417,14 +407,6 @@ def _mark_already_logged(report: ReferralReport) -> None:
 
 
 # ---- importing ---------------------------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _district_for(actor) -> Place | None:

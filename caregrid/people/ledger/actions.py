@@ -17,15 +17,7 @@ from caregrid.places.models import Place
 from caregrid.places.tree import ancestors, full_name
 
 from .importer import ImportReport, ResidentImporter
-from .reader import count_data_rows
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from .reader import count_data_rows, file_sha256
 
 
 def ledger_import(

@@ -4,6 +4,7 @@ maps header name variants to fields, and yields data rows with the row number Ex
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -225,6 +226,15 @@ def count_data_rows(path: Path) -> int:
     return sum(1 for _n, row in ledger.rows if not is_blank(row) and not is_footer(row))
 
 
+def file_sha256(path: Path) -> str:
+    """The file's fingerprint: an import of the same file again is recognised by it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 # ---- other spreadsheets read with the same reader (12345 referrals, testing results) --------------------
 
 _DATETIME = re.compile(
@@ -232,6 +242,19 @@ _DATETIME = re.compile(
     r"(?:[\sT]*(\d{1,2})[:：时点](\d{1,2})(?:[:：分](\d{1,2})(?:\.\d+)?秒?)?分?)?$"
 )
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
+
+
+@dataclass
+class Issue:
+    """A problem with one row of a file: the Excel row number, the column as written, a code, the message."""
+
+    row: int
+    column: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
 def sheet_cell(value) -> str:

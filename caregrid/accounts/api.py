@@ -6,7 +6,6 @@ import unicodedata
 from typing import Annotated
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,7 +17,7 @@ from pydantic import AfterValidator, BaseModel
 
 from .models import ApiToken, Role
 from .roles import CAPABILITIES
-from .scope import assignments, can
+from .scope import assignments
 
 # Largest id a bigint column (SQLite and PostgreSQL) holds; larger ids in a URL are simply not found.
 MAX_ID = 2**63 - 1
@@ -62,12 +61,6 @@ def _no_control_characters(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_no_control_characters)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-def require(user, capability: str) -> None:
-    """403 unless some role of the user grants the capability (scope is checked separately)."""
-    if not can(user, capability):
-        raise PermissionDenied
 
 
 def page_of(qs: QuerySet, page: int, page_size: int) -> tuple[list, bool]:

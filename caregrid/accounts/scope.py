@@ -31,6 +31,12 @@ def can(user, capability: str) -> bool:
     return any(role_has(a.role, capability) for a in assignments(user))
 
 
+def require(user, capability: str) -> None:
+    """403 unless some role of the user grants the capability (scope is checked separately)."""
+    if not can(user, capability):
+        raise PermissionDenied
+
+
 def scope_places(user, capability: str):
     """The places at which the user holds the capability."""
     return [a.place for a in assignments(user) if role_has(a.role, capability)]

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caregrid.accounts.masking import mask_id_number, mask_phone
 from caregrid.accounts.models import RoleAssignment, User
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can, get_scoped, scope_places, scoped
+from caregrid.accounts.scope import can, get_scoped, require, scope_places, scoped
 from caregrid.people.queries import with_categories
 from caregrid.places.models import Place, PlaceKind
 from caregrid.places.queries import today, zone_of, zones_for
@@ -45,11 +45,6 @@ from .models import OPEN_STATUSES, CaseTask, Channel, HelpRequest, Status, Subca
 from .queries import CaseFilters, caller_lookup, case_search, clock, duplicate_candidates, suggest
 from .taxonomy import CaseCategory, Urgency
 from .triage.redflags import flag_labels
-
-
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
 
 
 @dataclass
@@ -84,7 +79,7 @@ def _my_handling_place(user) -> Place | None:
 @require_GET
 def queue(request):
     """Requests in the user's scope; open ones ordered by the clock that runs out first."""
-    _require(request.user, Cap.VIEW_CASES)
+    require(request.user, Cap.VIEW_CASES)
     form = QueueFilterForm(request.GET, user=request.user)
     rows, has_next, page = [], False, 1
     if form.is_valid():
@@ -138,7 +133,7 @@ def _dispatch_targets(user, place: Place | None) -> list[Place]:
 @require_http_methods(["GET", "POST"])
 def intake(request):
     """Log a call: caller lookup and live suggestions (htmx), then one submit saves and handles it."""
-    _require(request.user, Cap.TAKE_CASES)
+    require(request.user, Cap.TAKE_CASES)
     # Grid workers report from their phone; everyone else here mostly takes calls.
     channel = Channel.HOTLINE if can(request.user, Cap.DISPATCH_CASES) else Channel.GRID_REPORT
     form = IntakeForm(request.POST or None, user=request.user, initial={"channel": channel})
@@ -189,7 +184,7 @@ def intake(request):
 @require_GET
 def intake_caller(request):
     """Residents and earlier requests matching the typed phone number (the hotline screen's left panel)."""
-    _require(request.user, Cap.TAKE_CASES)
+    require(request.user, Cap.TAKE_CASES)
     match = caller_lookup(request.user, request.GET.get("caller_phone", ""))
     day = today()
     residents = match.residents
@@ -224,7 +219,7 @@ def intake_caller(request):
 @require_GET
 def intake_suggest(request):
     """The classifier's category and urgency, the matched address and possible duplicates, as the operator types."""
-    _require(request.user, Cap.TAKE_CASES)
+    require(request.user, Cap.TAKE_CASES)
     text = (request.GET.get("description") or "")[:2000]
     address_text = (request.GET.get("address_text") or "")[:200]
     if not text.strip() and not address_text.strip():
@@ -536,7 +531,7 @@ def task_done(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def deadline_settings(request):
     """Deadlines by urgency and the bureau's sub-categories."""
-    _require(request.user, Cap.MANAGE_CASE_SETTINGS)
+    require(request.user, Cap.MANAGE_CASE_SETTINGS)
     current = {u: tuple(int(x.total_seconds() // 60) for x in actions.deadlines_for(u)) for u in Urgency.values}
     posted = request.method == "POST"
     adding = posted and request.POST.get("form") == "subcategory"

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from caregrid.accounts.masking import mask_id_number, mask_phone
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can, get_scoped, in_scope, scoped
+from caregrid.accounts.scope import can, get_scoped, in_scope, require, scoped
+from caregrid.forms import form_errors
 from caregrid.people.models import Category
 from caregrid.places.models import Place, PlaceKind
 from caregrid.places.queries import scope_roots, today
@@ -36,19 +37,6 @@ PLACE_OPTIONS_LIMIT = 2000
 NEW_RESIDENT_BLOCKS = 3
 
 
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _page(request) -> int:
     value = request.GET.get("page", "")
     return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
@@ -62,7 +50,7 @@ def _int(value) -> int | None:
 @require_GET
 def round_list(request):
     """The rounds over the user's area, open ones first."""
-    _require(request.user, Cap.VIEW_CARE)
+    require(request.user, Cap.VIEW_CARE)
     rounds = list(
         queries.rounds_visible(request.user).select_related("place").order_by("status", "-start_date", "-id")[:200]
     )
@@ -94,7 +82,7 @@ def _place_options(user, chosen: Place | None) -> list[Place]:
 @login_required
 def round_new(request):
     """Open a round over a place in the user's scope, for dates."""
-    _require(request.user, Cap.MANAGE_ROUNDS)
+    require(request.user, Cap.MANAGE_ROUNDS)
     chosen_id = _int(request.POST.get("place") or request.GET.get("place"))
     chosen = None
     if chosen_id is not None:
@@ -114,7 +102,7 @@ def round_new(request):
                 note=data["note"],
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(request, _("已开始敲门行动“%(name)s”") % {"name": door_round.name})
             return redirect("doors:round", pk=door_round.pk)
@@ -407,7 +395,7 @@ def sheet(request, pk: int):
 def export(request, pk: int):
     """The round's results as a workbook: every household in the user's part with its state, then every visit."""
     door_round = queries.round_for(request.user, pk, Cap.VIEW_CARE)
-    _require(request.user, Cap.EXPORT)
+    require(request.user, Cap.EXPORT)
     content, sizes = round_workbook(request.user, door_round)
     round_export_record(actor=request.user, door_round=door_round, sizes=sizes)
     response = HttpResponse(content, content_type=XLSX)

@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from caregrid.accounts.api import ERRORS, MAX_PAGE, ApiError, ErrorOut, Id, Out, PlaceRefOut, Text, page_of, require
+from caregrid.accounts.api import ERRORS, MAX_PAGE, ApiError, ErrorOut, Id, Out, PlaceRefOut, Text, page_of
 from caregrid.accounts.masking import mask_id_number, mask_phone
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import get_scoped, scoped
+from caregrid.accounts.scope import get_scoped, require, scoped
 from caregrid.places.api import zone_out
 from caregrid.places.models import Place, PlaceKind, ZoneStatus
 from caregrid.places.queries import today, zone_of, zones_for

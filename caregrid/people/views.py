@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caregrid.accounts.masking import mask_id_number, mask_phone
 from caregrid.accounts.queries import resident_history
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can, get_scoped, in_scope, scoped
+from caregrid.accounts.scope import can, get_scoped, in_scope, require, scoped
 from caregrid.places.models import Place
 from caregrid.places.queries import today, zone_of, zones_for
 from caregrid.places.tree import addresses_for, ancestors
@@ -27,11 +27,6 @@ from .forms import CategoryForm, HouseholdPicker, ResidentFilterForm, ResidentFo
 from .models import Category, Resident, ResidentCategory, age_on
 from .queries import category_active_q, resident_search, residents_visible, with_categories
 from .validation import FieldProblem, clean_phone, parse_id_number, phone_problem
-
-
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
 
 
 @dataclass
@@ -99,7 +94,7 @@ def _page_query(request, page: int) -> str:
 @require_GET
 def resident_list(request):
     """The ledger list; htmx requests get only the results (the same view, a partial template)."""
-    _require(request.user, Cap.VIEW_RESIDENTS)
+    require(request.user, Cap.VIEW_RESIDENTS)
     form = ResidentFilterForm(request.GET, user=request.user)
     day = today()
     rows, has_next, page = [], False, 1
@@ -139,7 +134,7 @@ def resident_list(request):
 @require_GET
 def resident_count(request):
     """The total for the list's filters, asked for lazily so the list itself never counts."""
-    _require(request.user, Cap.VIEW_RESIDENTS)
+    require(request.user, Cap.VIEW_RESIDENTS)
     form = ResidentFilterForm(request.GET, user=request.user)
     total = resident_search(request.user, form.filters()).count() if form.is_valid() else 0
     return render(request, "people/_count.html", {"total": total})
@@ -245,7 +240,7 @@ def _form_page(request, form: ResidentForm, resident: Resident | None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_new(request):
-    _require(request.user, Cap.EDIT_RESIDENTS)
+    require(request.user, Cap.EDIT_RESIDENTS)
     if request.method == "POST":
         form = ResidentForm(request.POST, user=request.user)
         if form.is_valid():
@@ -278,7 +273,7 @@ def resident_edit(request, pk: int):
 @require_GET
 def household_picker(request):
     """The chained compound → building → unit → household selects, re-rendered as one is changed."""
-    _require(request.user, Cap.EDIT_RESIDENTS)
+    require(request.user, Cap.EDIT_RESIDENTS)
     picker = HouseholdPicker.from_data(request.user, request.GET)
     return render(request, "people/_household_picker.html", {"picker": picker, "new_room": request.GET.get("new_room")})
 
@@ -287,7 +282,7 @@ def household_picker(request):
 @require_GET
 def validate_field(request):
     """Inline checks while typing: an ID number (derived gender and birth date) or a phone number."""
-    _require(request.user, Cap.EDIT_RESIDENTS)
+    require(request.user, Cap.EDIT_RESIDENTS)
     context: dict = {}
     if "id_number" in request.GET:
         value = request.GET["id_number"]
@@ -316,7 +311,7 @@ def validate_field(request):
 @require_http_methods(["GET", "POST"])
 def categories(request):
     """The category vocabulary with counts in the user's scope; the bureau adds categories here."""
-    _require(request.user, Cap.MANAGE_CATEGORIES)
+    require(request.user, Cap.MANAGE_CATEGORIES)
     form = CategoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

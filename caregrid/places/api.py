@@ -10,9 +10,9 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Length
 from ninja import Field, Query, Router, Schema, Status
 
-from caregrid.accounts.api import ERRORS, MAX_PAGE, Id, Out, PlaceRefOut, Text, page_of, require
+from caregrid.accounts.api import ERRORS, MAX_PAGE, Id, Out, PlaceRefOut, Text, page_of
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import get_scoped, scoped
+from caregrid.accounts.scope import get_scoped, require, scoped
 
 from .actions import zone_set
 from .models import Place, PlaceKind, ZonePeriod, ZoneStatus

@@ -24,7 +24,8 @@ from django.views.decorators.http import require_POST
 
 from caregrid.accounts.masking import mask_id_number, mask_phone
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can, get_scoped, scoped
+from caregrid.accounts.scope import can, get_scoped, require, scoped
+from caregrid.forms import form_errors
 from caregrid.people.ledger.reader import LedgerFileError
 from caregrid.people.models import Resident
 from caregrid.people.queries import resident_text_q, with_categories
@@ -56,26 +57,13 @@ PLACE_OPTIONS_LIMIT = 500
 BUILDINGS_SHOWN = 300
 
 
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
 def _round(request, pk: int, capability: str = Cap.VIEW_CARE) -> SamplingRound:
     """The round, if the user may reach it with the capability; 404 otherwise (403 without the capability)."""
-    _require(request.user, capability)
+    require(request.user, capability)
     round = queries.rounds_visible(request.user, capability).select_related("place").filter(pk=pk).first()
     if round is None:
         raise Http404
@@ -133,7 +121,7 @@ def _rows(residents: list[Resident]) -> list[dict]:
 
 @login_required
 def round_list(request):
-    _require(request.user, Cap.VIEW_CARE)
+    require(request.user, Cap.VIEW_CARE)
     rounds = list(queries.rounds_visible(request.user).select_related("place")[:ROUNDS_SHOWN])
     return render(
         request,
@@ -152,7 +140,7 @@ def _root_options(user):
 
 @login_required
 def round_new(request):
-    _require(request.user, Cap.MANAGE_ROUNDS)
+    require(request.user, Cap.MANAGE_ROUNDS)
     form = RoundForm(request.POST or None, places=_root_options(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -167,7 +155,7 @@ def round_new(request):
                 note=data["note"],
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(request, _("已开始检测轮次“%(name)s”") % {"name": round.name})
             return redirect("sampling:round", pk=round.pk)
@@ -333,7 +321,7 @@ def record_resample(request, pk: int, record_pk: int):
                 tube_code=form.cleaned_data["tube_code"],
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(request, _("已登记%(name)s的复采") % {"name": record.resident.name})
             return redirect("sampling:records", pk=round.pk)
@@ -687,7 +675,7 @@ def outreach(request, pk: int, resident_pk: int):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(request, _("已记录对%(name)s的动员") % {"name": resident.name})
             return redirect(_next(request, reverse("sampling:missing", args=[round.pk])))

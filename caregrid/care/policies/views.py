@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can, get_scoped
+from caregrid.accounts.scope import get_scoped, require
+from caregrid.forms import form_errors
 from caregrid.places.models import Place, PlaceKind
 from caregrid.places.queries import community_grids, place_children, scope_roots
 
@@ -19,23 +20,10 @@ from . import actions, queries
 from .forms import CoverageForm, EndPolicyForm, PolicyForm
 
 
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
-
-
-def _errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errs in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errs)
-    else:
-        form.add_error(None, error.messages)
-
-
 @login_required
 def policy_list(request):
     """The rules in force, their history, and the form that sets a rule (ending the one it replaces)."""
-    _require(request.user, Cap.MANAGE_CARE_POLICIES)
+    require(request.user, Cap.MANAGE_CARE_POLICIES)
     form = PolicyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -52,7 +40,7 @@ def policy_list(request):
                 reason=data["reason"],
             )
         except ValidationError as e:
-            _errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(request, _("规则已生效，原规则已失效并保留在历史中"))
             return redirect("care_policies:list")
@@ -67,7 +55,7 @@ def policy_list(request):
 @login_required
 @require_POST
 def policy_end_view(request, pk: int):
-    _require(request.user, Cap.MANAGE_CARE_POLICIES)
+    require(request.user, Cap.MANAGE_CARE_POLICIES)
     policy = get_object_or_404(CarePolicy, pk=pk)
     form = EndPolicyForm(request.POST)
     form.is_valid()
@@ -104,7 +92,7 @@ def _children(place: Place) -> list[Place]:
 @require_GET
 def coverage_view(request):
     """Due, done and overdue contacts under a place on a day, by grid, carer and category, and 30 days' trend."""
-    _require(request.user, Cap.VIEW_CARE)
+    require(request.user, Cap.VIEW_CARE)
     form = CoverageForm(request.GET)
     form.is_valid()
     roots = scope_roots(request.user, Cap.VIEW_CARE)

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -13,17 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can
+from caregrid.accounts.scope import can, require
 
 from . import queries
 from .actions import proof_export_record
 from .export import day_label, proof_title, write_proof
 from .forms import ProofForm
-
-
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
 
 
 def _filters(request) -> tuple[ProofForm, queries.ProofFilters, list]:
@@ -59,7 +53,7 @@ def _query(filters: queries.ProofFilters, **changes) -> str:
 @require_GET
 def day_view(request):
     """The contacts of a place subtree on a day with a summary line; a page of rows, sortable by time."""
-    _require(request.user, Cap.VIEW_CARE)
+    require(request.user, Cap.VIEW_CARE)
     form, filters, options = _filters(request)
     qs = queries.day_contacts(request.user, filters)
     page = form.value("page") or 1
@@ -91,8 +85,8 @@ def day_view(request):
 @require_GET
 def export_view(request):
     """The same rows as an xlsx (all pages), with totals by grid and by carer; the export is audited."""
-    _require(request.user, Cap.VIEW_CARE)
-    _require(request.user, Cap.EXPORT)
+    require(request.user, Cap.VIEW_CARE)
+    require(request.user, Cap.EXPORT)
     _form, filters, _options = _filters(request)
     qs = queries.day_contacts(request.user, filters)
     title = proof_title(filters.place, filters.day)

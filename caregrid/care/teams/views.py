@@ -4,7 +4,7 @@ the gap list. Views authorise, call the action, and turn its errors into form er
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from caregrid.accounts.models import RoleAssignment, User
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can, get_scoped, in_scope, scoped
+from caregrid.accounts.scope import can, get_scoped, in_scope, require, scoped
 from caregrid.care.models import CareAssignment, CarerRole
+from caregrid.forms import form_errors
 from caregrid.people.models import Resident
 from caregrid.places.models import Place, PlaceKind
 from caregrid.places.queries import scope_roots, today, zones_for
@@ -25,19 +26,6 @@ from .forms import AssignForm, EndForm, HandoverForm, TemplateForm
 
 # Communities and grids offered in the place selector; a district has a few hundred.
 PLACE_OPTIONS_LIMIT = 500
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
 
 
 def _place_options(user) -> list[Place]:
@@ -78,7 +66,7 @@ def _resident_rows(residents: list[Resident], day) -> list[dict]:
 @login_required
 def team(request):
     """A place's priority residents with their current carers; filters by role held or missing."""
-    _require(request.user, Cap.VIEW_CARE)
+    require(request.user, Cap.VIEW_CARE)
     options = _place_options(request.user)
     place = _chosen_place(request, options)
     role = request.GET.get("role", "")
@@ -141,7 +129,7 @@ def assign(request, pk: int):
                 actor=request.user, resident=resident, role=form.cleaned_data["role"], carer=form.carer_value()
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(
                 request,
@@ -191,7 +179,7 @@ def handover(request, pk: int):
                 actor=request.user, assignment=assignment, reason=form.cleaned_data["reason"], carer=form.carer_value()
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(
                 request,
@@ -217,7 +205,7 @@ def end(request, pk: int):
         try:
             assignment_end(actor=request.user, assignment=assignment, reason=form.cleaned_data["reason"])
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(
                 request,
@@ -233,7 +221,7 @@ def end(request, pk: int):
 def template_apply(request, code: str):
     """Apply 五包一 or 二对一 to a grid: pick the people for each role; residents who already have the role
     are skipped, so applying again changes nothing."""
-    _require(request.user, Cap.ASSIGN_CARERS)
+    require(request.user, Cap.ASSIGN_CARERS)
     template = TEMPLATES.get(code)
     if template is None:
         raise Http404
@@ -252,7 +240,7 @@ def template_apply(request, code: str):
                 actor=request.user, template=template, grid=form.cleaned_data["grid"], carers=form.carers()
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            form_errors(form, e)
         else:
             messages.success(
                 request,
@@ -278,7 +266,7 @@ def template_apply(request, code: str):
 @login_required
 def gaps(request):
     """Priority residents in sealed or controlled zones today without any carer, with counts."""
-    _require(request.user, Cap.VIEW_CARE)
+    require(request.user, Cap.VIEW_CARE)
     options = _place_options(request.user)
     place = _chosen_place(request, options)
     day = today()

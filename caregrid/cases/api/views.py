@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from caregrid.accounts.api import ERRORS, ApiError, ErrorOut, Id, page_of, require
+from caregrid.accounts.api import ERRORS, ApiError, ErrorOut, Id, page_of
 from caregrid.accounts.masking import mask_phone
 from caregrid.accounts.models import Role, User
 from caregrid.accounts.roles import Cap, role_has
-from caregrid.accounts.scope import assignments, get_scoped, in_scope, scoped
+from caregrid.accounts.scope import assignments, get_scoped, in_scope, require, scoped
 from caregrid.people.models import Resident
 from caregrid.places.models import Place
 from caregrid.places.tree import address_label, addresses_for, ids_from_path

@@ -13,7 +13,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from caregrid.accounts.roles import Cap
-from caregrid.accounts.scope import can, get_scoped
+from caregrid.accounts.scope import get_scoped, require
 from caregrid.people.models import Category, ImportJob, ImportStatus
 from caregrid.people.queries import ResidentFilters, resident_search
 from caregrid.places.models import Place, ZoneStatus
@@ -25,14 +25,9 @@ from .forms import ConfirmForm, UploadForm
 from .tasks import preview_import, run_import
 
 
-def _require(user, capability: str) -> None:
-    if not can(user, capability):
-        raise PermissionDenied
-
-
 @login_required
 def import_start(request):
-    _require(request.user, Cap.IMPORT)
+    require(request.user, Cap.IMPORT)
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         job = import_job_create(
@@ -48,7 +43,7 @@ def import_start(request):
 
 
 def _job_for(request, pk: int) -> ImportJob:
-    _require(request.user, Cap.IMPORT)
+    require(request.user, Cap.IMPORT)
     return get_object_or_404(ImportJob.objects.select_related("place"), pk=pk, created_by=request.user)
 
 
@@ -114,7 +109,7 @@ def export_filters(request) -> tuple[ResidentFilters, dict]:
 
 @login_required
 def export(request):
-    _require(request.user, Cap.EXPORT)
+    require(request.user, Cap.EXPORT)
     filters, described = export_filters(request)
     fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     qs = resident_search(request.user, filters, Cap.EXPORT)
